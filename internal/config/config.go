@@ -1,0 +1,281 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the hub's configuration: the YAML file, over [Default], with
+// environment overrides applied. The yaml tags are the file's field names.
+type Config struct {
+	Store  Store  `yaml:"store"`
+	HTTP   HTTP   `yaml:"http"`
+	Router Router `yaml:"router"`
+	Ingest Ingest `yaml:"ingest"`
+	Log    Log    `yaml:"log"`
+
+	// Partners and Channels are reserved for later issues. Each is a list of
+	// mappings, kept as YAML nodes so that their owners can decode them (with
+	// line numbers) once their shape is settled.
+	Partners []yaml.Node `yaml:"partners"`
+	Channels []yaml.Node `yaml:"channels"`
+}
+
+// Driver names the database that holds messages, the outbox and the DLQ.
+type Driver string
+
+// The store drivers.
+const (
+	DriverSQLite   Driver = "sqlite"   // one file, no server: the default, for one machine
+	DriverPostgres Driver = "postgres" // PostgreSQL through pgx, for several hub processes
+)
+
+// Store selects and configures the database.
+type Store struct {
+	Driver   Driver   `yaml:"driver"`   // "sqlite" (default) or "postgres"
+	SQLite   SQLite   `yaml:"sqlite"`   // used when Driver is "sqlite"
+	Postgres Postgres `yaml:"postgres"` // used when Driver is "postgres"
+}
+
+// Synchronous is SQLite's PRAGMA synchronous: what an acknowledged write
+// survives.
+type Synchronous string
+
+// The SQLite durability levels.
+const (
+	SyncFull   Synchronous = "full"   // a 202 survives power loss (default)
+	SyncNormal Synchronous = "normal" // a 202 survives a process crash, not power loss
+)
+
+// SQLite configures the embedded database.
+type SQLite struct {
+	Path        string      `yaml:"path"`        // database file; default ./paklog-data/paklog.db (PAKLOG_DATA_DIR moves it)
+	Synchronous Synchronous `yaml:"synchronous"` // "full" (default) or "normal"
+}
+
+// Postgres configures the PostgreSQL pool.
+type Postgres struct {
+	DSN      Secret `yaml:"dsn"`       // connection string; required when the driver is "postgres"
+	MaxConns int    `yaml:"max_conns"` // pool size, 1..1000; default 16
+}
+
+// HTTP configures the one listener: webhooks, AS2, API, console, metrics.
+type HTTP struct {
+	Addr            string   `yaml:"addr"`             // host:port; default 127.0.0.1:8080; port 0 picks a free port
+	MaxBodyBytes    Size     `yaml:"max_body_bytes"`   // request body cap (413 above it), 1KiB..1GiB; default 1MiB
+	ReadTimeout     Duration `yaml:"read_timeout"`     // whole request, 1s..1h; default 15s
+	WriteTimeout    Duration `yaml:"write_timeout"`    // whole response, 1s..1h; default 30s
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // grace for in-flight requests on stop, 0..10m; default 10s
+}
+
+// Router configures the Watermill router over the SQL store.
+type Router struct {
+	TopicPrefix    string   `yaml:"topic_prefix"`    // prefix for every topic, [A-Za-z0-9_.-]*, at most 64; default ""
+	BatchSize      int      `yaml:"batch_size"`      // messages a consumer reads per transaction, 1..1000; default 100
+	PollInterval   Duration `yaml:"poll_interval"`   // wait between empty polls, 1ms..10s; default 50ms
+	HandlerTimeout Duration `yaml:"handler_timeout"` // one handler call, 10ms..1h; default 30s
+	Retry          Retry    `yaml:"retry"`           // retries of transient errors before the DLQ
+}
+
+// Retry is the backoff for transient handler errors; permanent errors go to
+// the DLQ at once.
+type Retry struct {
+	MaxRetries      int      `yaml:"max_retries"`      // 0..20; default 3
+	InitialInterval Duration `yaml:"initial_interval"` // first wait, 1ms..1m; default 100ms
+	MaxInterval     Duration `yaml:"max_interval"`     // longest wait, initial_interval..10m; default 2s
+	Multiplier      float64  `yaml:"multiplier"`       // growth per retry, 1..10; default 2
+}
+
+// Ingest configures group commit of accepted requests: a request is
+// acknowledged once the transaction holding it commits.
+type Ingest struct {
+	MaxBatch int      `yaml:"max_batch"` // requests committed together, 1..10000; default 256
+	MaxWait  Duration `yaml:"max_wait"`  // longest a request waits for others, 0..1s; default 2ms
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level"`  // "debug", "info" (default), "warn" or "error"
+	Format string `yaml:"format"` // "text" (default) or "json"
+}
+
+// SlogLevel returns Level as a [slog.Level]; info when Level is not valid.
+func (l Log) SlogLevel() slog.Level {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return lv
+}
+
+// Default returns the configuration used when there is no file, and the
+// value of every field a file leaves out: SQLite in ./paklog-data, HTTP on
+// 127.0.0.1:8080.
+func Default() Config {
+	return Config{
+		Store: Store{
+			Driver:   DriverSQLite,
+			SQLite:   SQLite{Path: "./paklog-data/paklog.db", Synchronous: SyncFull},
+			Postgres: Postgres{MaxConns: 16},
+		},
+		HTTP: HTTP{
+			Addr:            "127.0.0.1:8080",
+			MaxBodyBytes:    1 * MiB,
+			ReadTimeout:     15 * sec,
+			WriteTimeout:    30 * sec,
+			ShutdownTimeout: 10 * sec,
+		},
+		Router: Router{
+			BatchSize:      100,
+			PollInterval:   50 * ms,
+			HandlerTimeout: 30 * sec,
+			Retry: Retry{
+				MaxRetries:      3,
+				InitialInterval: 100 * ms,
+				MaxInterval:     2 * sec,
+				Multiplier:      2,
+			},
+		},
+		Ingest: Ingest{MaxBatch: 256, MaxWait: 2 * ms},
+		Log:    Log{Level: "info", Format: "text"},
+	}
+}
+
+// Units for the limits checked by Validate.
+const (
+	ms     = Duration(time.Millisecond)
+	sec    = Duration(time.Second)
+	minute = Duration(time.Minute)
+)
+
+var topicPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_.-]*$`)
+
+// Validate checks every field and returns an [*Error] listing every problem,
+// each naming the field, the value and the limit; nil when c is valid. The
+// problems carry no file or line: [Load] adds them.
+func (c *Config) Validate() error {
+	var v validator
+
+	v.oneOf("store.driver", string(c.Store.Driver), string(DriverSQLite), string(DriverPostgres))
+	switch c.Store.Driver {
+	case DriverSQLite:
+		if strings.TrimSpace(c.Store.SQLite.Path) == "" {
+			v.add("store.sqlite.path", `is required when store.driver is "sqlite"`)
+		}
+	case DriverPostgres:
+		v.secret("store.postgres.dsn", c.Store.Postgres.DSN, `is required when store.driver is "postgres"`)
+	}
+	v.oneOf("store.sqlite.synchronous", string(c.Store.SQLite.Synchronous), string(SyncFull), string(SyncNormal))
+	v.intRange("store.postgres.max_conns", c.Store.Postgres.MaxConns, 1, 1000)
+
+	if msg := checkAddr(c.HTTP.Addr); msg != "" {
+		v.add("http.addr", msg)
+	}
+	if s := c.HTTP.MaxBodyBytes; s < KiB || s > GiB {
+		v.add("http.max_body_bytes", fmt.Sprintf("must be between %s and %s, got %q", KiB, GiB, s))
+	}
+	v.durRange("http.read_timeout", c.HTTP.ReadTimeout, sec, 60*minute)
+	v.durRange("http.write_timeout", c.HTTP.WriteTimeout, sec, 60*minute)
+	v.durRange("http.shutdown_timeout", c.HTTP.ShutdownTimeout, 0, 10*minute)
+
+	if p := c.Router.TopicPrefix; !topicPrefixRE.MatchString(p) {
+		v.add("router.topic_prefix", fmt.Sprintf(`must contain only letters, digits, "_", "." and "-", got %q`, p))
+	} else if len(p) > 64 {
+		v.add("router.topic_prefix", fmt.Sprintf("must be at most 64 characters, got %d", len(p)))
+	}
+	v.intRange("router.batch_size", c.Router.BatchSize, 1, 1000)
+	v.durRange("router.poll_interval", c.Router.PollInterval, ms, 10*sec)
+	v.durRange("router.handler_timeout", c.Router.HandlerTimeout, 10*ms, 60*minute)
+	r := c.Router.Retry
+	v.intRange("router.retry.max_retries", r.MaxRetries, 0, 20)
+	v.durRange("router.retry.initial_interval", r.InitialInterval, ms, minute)
+	if r.MaxInterval < r.InitialInterval && r.InitialInterval >= ms && r.InitialInterval <= minute {
+		v.add("router.retry.max_interval", fmt.Sprintf("must be at least router.retry.initial_interval (%s), got %q", r.InitialInterval, r.MaxInterval))
+	} else {
+		v.durRange("router.retry.max_interval", r.MaxInterval, ms, 10*minute)
+	}
+	if m := r.Multiplier; !(m >= 1 && m <= 10) {
+		v.add("router.retry.multiplier", fmt.Sprintf("must be between 1 and 10, got %s", strconv.FormatFloat(m, 'g', -1, 64)))
+	}
+
+	v.intRange("ingest.max_batch", c.Ingest.MaxBatch, 1, 10000)
+	v.durRange("ingest.max_wait", c.Ingest.MaxWait, 0, sec)
+
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &Error{Problems: v.problems}
+}
+
+// validator collects the problems of Validate.
+type validator struct{ problems []Problem }
+
+func (v *validator) add(field, msg string) {
+	v.problems = append(v.problems, Problem{Field: field, Message: msg})
+}
+
+func (v *validator) oneOf(field, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	v.add(field, fmt.Sprintf("must be %s, got %q", quoteList(allowed, "or"), got))
+}
+
+func (v *validator) intRange(field string, got, lo, hi int) {
+	if got < lo || got > hi {
+		v.add(field, fmt.Sprintf("must be between %d and %d, got %d", lo, hi, got))
+	}
+}
+
+func (v *validator) durRange(field string, got, lo, hi Duration) {
+	if got < lo || got > hi {
+		v.add(field, fmt.Sprintf("must be between %s and %s, got %q", lo, hi, got))
+	}
+}
+
+// secret reports s when it is required: why its reference could not be read,
+// or missing when it is unset.
+func (v *validator) secret(field string, s Secret, missing string) {
+	switch {
+	case s.err != nil:
+		v.add(field, s.err.Error())
+	case s.value == "":
+		v.add(field, missing)
+	}
+}
+
+// checkAddr returns what is wrong with a host:port listen address, or "".
+func checkAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf(`must be host:port such as "127.0.0.1:8080" or ":8080", got %q`, addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("must have a port number between 0 and 65535, got %q", addr)
+	}
+	return ""
+}
+
+// quoteList formats ["a", "b", "c"] as `"a", "b" or "c"`.
+func quoteList(items []string, conj string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}
