@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Execer is what the query helpers need: a *sql.Tx (to write as part of a transaction)
+// or a *sql.DB.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Order trail stages, in the order an order normally reaches them.
+const (
+	StageAccepted     = "accepted"      // raw payload committed by an adapter
+	StageRouted       = "routed"        // canonical order published to fulfilment.orders
+	StagePacked       = "packed"        // the fulfilment core reported a packed shipment
+	StageShipped      = "shipped"       // the fulfilment core confirmed the shipment
+	StageDeadLettered = "dead_lettered" // a handler parked it in the DLQ
+	StageReplayed     = "replayed"      // an operator replayed it from the DLQ
+)
+
+// TrailEntry is one stage an order reached.
+type TrailEntry struct {
+	OrderID       string    `json:"-"`
+	Stage         string    `json:"stage"`
+	Topic         string    `json:"topic,omitempty"`
+	Handler       string    `json:"handler,omitempty"`
+	MessageUUID   string    `json:"message_uuid,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	Detail        string    `json:"detail,omitempty"`
+	At            time.Time `json:"at"`
+}
+
+// AppendTrail records that an order reached a stage, as part of q's transaction.
+func (s *Store) AppendTrail(ctx context.Context, q Execer, e TrailEntry) error {
+	if e.At.IsZero() {
+		e.At = Now()
+	}
+	_, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO order_trail
+		(order_id, stage, topic, handler, message_uuid, correlation_id, detail, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		e.OrderID, e.Stage, e.Topic, e.Handler, e.MessageUUID, e.CorrelationID, e.Detail, e.At)
+	if err != nil {
+		return fmt.Errorf("recording stage %s of order %s: %w", e.Stage, e.OrderID, err)
+	}
+	return nil
+}
+
+// Trail lists the stages an order reached, oldest first. An unknown order has none.
+func (s *Store) Trail(ctx context.Context, orderID string) ([]TrailEntry, error) {
+	rows, err := s.rdb.QueryContext(ctx, s.Rebind(`SELECT stage, topic, handler, message_uuid, correlation_id, detail, at
+		FROM order_trail WHERE order_id = ? ORDER BY id`), orderID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the trail of order %s: %w", orderID, err)
+	}
+	defer rows.Close()
+	var out []TrailEntry
+	for rows.Next() {
+		e := TrailEntry{OrderID: orderID}
+		if err := rows.Scan(&e.Stage, &e.Topic, &e.Handler, &e.MessageUUID, &e.CorrelationID, &e.Detail, &e.At); err != nil {
+			return nil, fmt.Errorf("reading the trail of order %s: %w", orderID, err)
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// OrderRef identifies an order in its source system.
+type OrderRef struct {
+	Channel    string
+	Partner    string
+	ExternalID string
+}
+
+// OrderID returns the hub's stable id for ref, assigning newID when ref is new.
+// existed reports whether ref had an id already. Part of q's transaction.
+func (s *Store) OrderID(ctx context.Context, q Execer, ref OrderRef, newID string) (id string, existed bool, err error) {
+	res, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO order_ids (channel, partner, external_id, order_id, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, partner, external_id) DO NOTHING`),
+		ref.Channel, ref.Partner, ref.ExternalID, newID, Now())
+	if err != nil {
+		return "", false, fmt.Errorf("assigning an order id to %s/%s/%s: %w", ref.Channel, ref.Partner, ref.ExternalID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return newID, false, nil
+	}
+	err = q.QueryRowContext(ctx, s.Rebind(`SELECT order_id FROM order_ids WHERE channel = ? AND partner = ? AND external_id = ?`),
+		ref.Channel, ref.Partner, ref.ExternalID).Scan(&id)
+	if err != nil {
+		return "", false, fmt.Errorf("reading the order id of %s/%s/%s: %w", ref.Channel, ref.Partner, ref.ExternalID, err)
+	}
+	return id, true, nil
+}
+
+// MarkProcessed records that handler processed the message with key, as part of q's
+// transaction. It returns false if the key was processed before: the caller skips the
+// message. Because the record commits with the handler's own writes, a handler that
+// fails leaves no record and the redelivery is processed.
+func (s *Store) MarkProcessed(ctx context.Context, q Execer, handler, key, messageUUID string) (bool, error) {
+	res, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO processed (handler, idempotency_key, message_uuid, processed_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (handler, idempotency_key) DO NOTHING`), handler, key, messageUUID, Now())
+	if err != nil {
+		return false, fmt.Errorf("recording that %s processed %s: %w", handler, key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// ErrNotFound is returned by lookups of something that does not exist.
+var ErrNotFound = errors.New("not found")
