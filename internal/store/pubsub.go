@@ -102,7 +102,9 @@ func (s SQLiteSchema) SubscribeIsolationLevel() sql.IsolationLevel { return sql.
 type SQLiteOffsets struct{}
 
 // OffsetsTable is the table holding topic's consumer-group offsets.
-func (SQLiteOffsets) OffsetsTable(topic string) string { return quoteTable("watermill_offsets_", topic) }
+func (SQLiteOffsets) OffsetsTable(topic string) string {
+	return quoteTable("watermill_offsets_", topic)
+}
 
 func (a SQLiteOffsets) SchemaInitializingQueries(topic string) []wmsql.Query {
 	return []wmsql.Query{{Query: `CREATE TABLE IF NOT EXISTS ` + a.OffsetsTable(topic) + ` (
