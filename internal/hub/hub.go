@@ -1,0 +1,162 @@
+// Package hub wires the hub together from its configuration: the store, the router with
+// the core handlers and the DLQ consumer, the intake, and the HTTP server. `paklog
+// serve`, `paklog demo` and the end-to-end tests all start the hub through New and Run.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/dlq"
+	"github.com/paklog/integration-hub/internal/config"
+	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/server"
+	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/router"
+)
+
+// Options adds to what the configuration says.
+type Options struct {
+	// Register adds handlers (the fulfilment simulator, a test's handler) before Run.
+	Register func(ctx context.Context, r *router.Router) error
+}
+
+// Hub is a configured, not yet running hub.
+type Hub struct {
+	Config   config.Config
+	Store    *store.Store
+	Router   *router.Router
+	Intake   *intake.Intake
+	Server   *server.Server
+	DLQ      *dlq.Console
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+}
+
+// StoreConfig turns the configuration's store section into the store's.
+func StoreConfig(c config.Config) store.Config {
+	return store.Config{
+		Driver:      store.Dialect(c.Store.Driver),
+		SQLitePath:  c.Store.SQLite.Path,
+		Synchronous: string(c.Store.SQLite.Synchronous),
+		PostgresDSN: c.Store.Postgres.DSN.Value(),
+		MaxConns:    c.Store.Postgres.MaxConns,
+	}
+}
+
+// Topics is the configured topic naming.
+func Topics(c config.Config) router.Topics { return router.Topics{Prefix: c.Router.TopicPrefix} }
+
+// New opens the store (applying migrations), builds the router, registers the core
+// handlers and binds the HTTP listener. Close releases what it opened if Run is never
+// called.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Hub, error) {
+	st, err := store.Open(ctx, StoreConfig(cfg), logger)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{Config: cfg, Store: st, Log: logger, Registry: prometheus.NewRegistry()}
+	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := h.build(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) build(ctx context.Context, opts Options) error {
+	cfg := h.Config
+	topics := Topics(cfg)
+	r, err := router.New(h.Store, router.Config{
+		Topics:         topics,
+		BatchSize:      cfg.Router.BatchSize,
+		PollInterval:   cfg.Router.PollInterval.Std(),
+		HandlerTimeout: cfg.Router.HandlerTimeout.Std(),
+		Retry: router.RetryConfig{
+			MaxRetries:      cfg.Router.Retry.MaxRetries,
+			InitialInterval: cfg.Router.Retry.InitialInterval.Std(),
+			MaxInterval:     cfg.Router.Retry.MaxInterval.Std(),
+			Multiplier:      cfg.Router.Retry.Multiplier,
+		},
+	}, h.Log, h.Registry)
+	if err != nil {
+		return err
+	}
+	h.Router = r
+	if err := router.RegisterCore(r); err != nil {
+		return err
+	}
+	if err := dlq.Register(r); err != nil {
+		return err
+	}
+	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV))...)
+	if opts.Register != nil {
+		if err := opts.Register(ctx, r); err != nil {
+			return err
+		}
+	}
+	h.DLQ = dlq.NewConsole(h.Store, topics)
+	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std()}, h.Log)
+	h.Server = server.New(server.Config{
+		Addr:            cfg.HTTP.Addr,
+		MaxBodyBytes:    int64(cfg.HTTP.MaxBodyBytes),
+		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
+		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
+		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log})
+	if err := h.Server.Listen(); err != nil {
+		h.Intake.Close()
+		return fmt.Errorf("listening on %s (http.addr): %w", cfg.HTTP.Addr, err)
+	}
+	return nil
+}
+
+// Run runs the router and the HTTP server until ctx ends, then shuts down in order:
+// stop taking requests (letting those in flight finish), commit what was accepted,
+// let the handlers finish, close the store.
+func (h *Hub) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	routerDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(routerDone)
+		if err := h.Router.Run(context.WithoutCancel(gctx)); err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		select {
+		case <-h.Router.Running():
+		case <-gctx.Done():
+		case <-routerDone:
+		}
+		h.Log.Info("paklog hub ready", "addr", "http://"+h.Server.Addr(), "store", h.Store.Dialect(), "handlers", len(h.Router.Handlers()))
+		err := h.Server.Serve(gctx)
+		h.Intake.Close()
+		if cerr := h.Router.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return err
+	})
+	err := g.Wait()
+	if cerr := h.Store.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases a hub that never ran.
+func (h *Hub) Close() error {
+	h.Intake.Close()
+	return h.Store.Close()
+}

@@ -1,0 +1,356 @@
+// Package intake is the one durable path by which every adapter accepts a payload from
+// outside: the raw payload, its dedupe key and the inbound message are committed in one
+// transaction, and only then is the caller told it was accepted (HTTP 202, an ack, an
+// MDN, an archived file).
+//
+// Concurrent accepts are committed together (group commit): a writer goroutine takes
+// what is waiting, up to Config.MaxBatch, and commits it in one transaction with a
+// savepoint per item, so one bad item fails alone while the rest share one fsync. A
+// caller returns only after its item's commit.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/router"
+)
+
+// Item is one payload to accept.
+type Item struct {
+	// Source is the channel (api, csv, shopify, edi, …); the message goes to inbound.<Source>.
+	Source string
+	// Partner is the partner, shop or store key.
+	Partner string
+	// IdempotencyKey identifies the payload at its source; accepting the same key again
+	// is a duplicate, answered with the first result.
+	IdempotencyKey string
+	// Payload is what was received, byte for byte (for Order items: the request body).
+	Payload     []byte
+	ContentType string
+	// Order, when set, is the canonical order the payload carries: it gets its stable
+	// order id inside the transaction, and the published message is the order with
+	// that id and received_at filled in.
+	Order *canonical.Order
+	// Metadata is added to the inbound message.
+	Metadata map[string]string
+}
+
+// Result is what the hub committed for an Item.
+type Result struct {
+	OrderID       string    `json:"order_id,omitempty"`
+	MessageUUID   string    `json:"message_uuid"`
+	CorrelationID string    `json:"correlation_id"`
+	ReceivedAt    time.Time `json:"received_at"`
+	// Duplicate is true when the idempotency key had been accepted before; the other
+	// fields are those of the first acceptance.
+	Duplicate bool `json:"duplicate"`
+}
+
+// ErrConflict is returned when an idempotency key is reused for a different payload,
+// or an order that was already accepted arrives again under another key.
+var ErrConflict = errors.New("conflict")
+
+// ConflictError says what conflicted.
+type ConflictError struct {
+	Reason  string
+	OrderID string
+}
+
+func (e *ConflictError) Error() string { return e.Reason }
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// Config tunes group commit.
+type Config struct {
+	// MaxBatch is the most items one transaction commits (default 256).
+	MaxBatch int
+	// MaxWait is how long the writer waits for more items once it has one (default 0:
+	// it takes what is already waiting; under load, the next batch fills while the
+	// current one commits).
+	MaxWait time.Duration
+	// Writers is how many transactions may commit at once (default 1 on SQLite, which
+	// has one writer anyway, 4 on PostgreSQL).
+	Writers int
+}
+
+// Intake accepts payloads durably.
+type Intake struct {
+	store  *store.Store
+	topics router.Topics
+	cfg    Config
+	log    *slog.Logger
+	reqs   chan *request
+	wg     sync.WaitGroup
+	stop   chan struct{}
+	once   sync.Once
+}
+
+type request struct {
+	ctx  context.Context
+	item Item
+	done chan struct{}
+	res  Result
+	err  error
+}
+
+// New starts the writers. Close stops them.
+func New(st *store.Store, topics router.Topics, cfg Config, logger *slog.Logger) *Intake {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+		if st.Dialect() == store.Postgres {
+			cfg.Writers = 4
+		}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	in := &Intake{store: st, topics: topics, cfg: cfg, log: logger, reqs: make(chan *request, cfg.MaxBatch*cfg.Writers), stop: make(chan struct{})}
+	for range cfg.Writers {
+		in.wg.Add(1)
+		go in.writer()
+	}
+	return in
+}
+
+// Topics lists the inbound topics Accept may publish to for these sources, so the
+// router creates their tables.
+func Topics(sources ...string) []string {
+	out := make([]string, len(sources))
+	for i, s := range sources {
+		out[i] = router.InboundTopic(s)
+	}
+	return out
+}
+
+// Close stops the writers after the items already queued.
+func (in *Intake) Close() {
+	in.once.Do(func() { close(in.stop) })
+	in.wg.Wait()
+}
+
+// ErrClosed is returned by Accept after Close.
+var ErrClosed = errors.New("intake is closed")
+
+// Accept commits item and returns once it is durable. If ctx ends first the item may
+// still commit; the caller's sender will retry and get a duplicate.
+func (in *Intake) Accept(ctx context.Context, item Item) (Result, error) {
+	if item.Source == "" || item.IdempotencyKey == "" {
+		return Result{}, errors.New("intake: an item needs a source and an idempotency key")
+	}
+	r := &request{ctx: context.WithoutCancel(ctx), item: item, done: make(chan struct{})}
+	select {
+	case in.reqs <- r:
+	case <-in.stop:
+		return Result{}, ErrClosed
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+func (in *Intake) writer() {
+	defer in.wg.Done()
+	batch := make([]*request, 0, in.cfg.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-in.reqs:
+			batch = append(batch, r)
+		case <-in.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case r := <-in.reqs:
+					in.commit([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		var deadline <-chan time.Time
+		if in.cfg.MaxWait > 0 {
+			deadline = time.After(in.cfg.MaxWait)
+		}
+	fill:
+		for len(batch) < in.cfg.MaxBatch {
+			select {
+			case r := <-in.reqs:
+				batch = append(batch, r)
+			default:
+				if deadline == nil {
+					break fill
+				}
+				select {
+				case r := <-in.reqs:
+					batch = append(batch, r)
+				case <-deadline:
+					break fill
+				}
+			}
+		}
+		in.commit(batch)
+	}
+}
+
+func (in *Intake) commit(batch []*request) {
+	ctx := context.Background()
+	pending := make(map[string][]*message.Message)
+	var order []string
+	ok := make([]*request, 0, len(batch))
+	err := in.store.InTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
+				return err
+			}
+			msg, res, err := in.one(ctx, tx, r.item)
+			if err != nil {
+				if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT paklog_item"); rbErr != nil {
+					return rbErr
+				}
+				r.err = err
+			} else {
+				r.res = res
+				ok = append(ok, r)
+				if msg != nil {
+					topic := in.topics.Name(router.InboundTopic(r.item.Source))
+					if _, seen := pending[topic]; !seen {
+						order = append(order, topic)
+					}
+					pending[topic] = append(pending[topic], msg)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_item"); err != nil {
+				return err
+			}
+		}
+		if len(order) == 0 {
+			return nil
+		}
+		pub, err := in.store.Publisher(tx)
+		if err != nil {
+			return err
+		}
+		for _, topic := range order {
+			if err := pub.Publish(topic, pending[topic]...); err != nil {
+				return fmt.Errorf("publishing to %s: %w", topic, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		in.log.Error("committing accepted payloads failed; their senders are told to retry", "items", len(batch), "error", err)
+		for _, r := range ok {
+			r.err = fmt.Errorf("committing: %w", err)
+		}
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// RequestHash is the hash the hub keeps of an accepted payload, to tell a retry (same
+// key, same payload) from a reused key (same key, other payload).
+func RequestHash(payload []byte) string {
+	sum := sha256.Sum256(payload)
+	return hex.EncodeToString(sum[:])
+}
+
+// one accepts one item inside the batch's savepoint. A nil message means a duplicate.
+func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Message, Result, error) {
+	st := in.store
+	hash := RequestHash(item.Payload)
+	now := store.Now()
+	res := Result{MessageUUID: watermill.NewUUID(), CorrelationID: watermill.NewULID(), ReceivedAt: now}
+
+	var prevHash string
+	err := tx.QueryRowContext(ctx, st.Rebind(`SELECT request_hash, message_uuid, correlation_id, order_id, received_at FROM ingest
+		WHERE source = ? AND partner = ? AND idempotency_key = ?`), item.Source, item.Partner, item.IdempotencyKey).
+		Scan(&prevHash, &res.MessageUUID, &res.CorrelationID, &res.OrderID, &res.ReceivedAt)
+	switch {
+	case err == nil:
+		if prevHash != hash {
+			return nil, Result{}, &ConflictError{
+				Reason:  fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", item.IdempotencyKey, res.ReceivedAt.UTC().Format(time.RFC3339)),
+				OrderID: res.OrderID,
+			}
+		}
+		res.ReceivedAt = res.ReceivedAt.UTC()
+		res.Duplicate = true
+		return nil, res, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, Result{}, fmt.Errorf("looking up idempotency key: %w", err)
+	}
+
+	payload := item.Payload
+	if item.Order != nil {
+		o := *item.Order
+		ref := store.OrderRef{Channel: string(o.Source.Channel), Partner: o.Source.Partner, ExternalID: o.Source.ExternalID}
+		id, existed, err := st.OrderID(ctx, tx, ref, canonical.NewOrderID())
+		if err != nil {
+			return nil, Result{}, err
+		}
+		if existed {
+			return nil, Result{}, &ConflictError{
+				Reason: fmt.Sprintf("order %s/%s/%s was already accepted as %s under another idempotency key; changes to an accepted order are not taken here",
+					ref.Channel, ref.Partner, ref.ExternalID, id),
+				OrderID: id,
+			}
+		}
+		o.OrderID = id
+		o.Source.ReceivedAt = now
+		res.OrderID = id
+		if payload, err = o.MarshalJSON(); err != nil {
+			return nil, Result{}, fmt.Errorf("encoding order %s: %w", id, err)
+		}
+	}
+
+	if _, err := tx.ExecContext(ctx, st.Rebind(`INSERT INTO ingest
+		(source, partner, idempotency_key, request_hash, message_uuid, correlation_id, order_id, content_type, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		item.Source, item.Partner, item.IdempotencyKey, hash, res.MessageUUID, res.CorrelationID, res.OrderID,
+		item.ContentType, item.Payload, now); err != nil {
+		return nil, Result{}, fmt.Errorf("recording the accepted payload: %w", err)
+	}
+
+	msg := message.NewMessage(res.MessageUUID, payload)
+	for k, v := range item.Metadata {
+		msg.Metadata.Set(k, v)
+	}
+	msg.Metadata.Set(router.MetaCorrelationID, res.CorrelationID)
+	msg.Metadata.Set(router.MetaSource, item.Source)
+	msg.Metadata.Set(router.MetaPartner, item.Partner)
+	msg.Metadata.Set(router.MetaIdempotencyKey, item.Source+":"+item.Partner+":"+item.IdempotencyKey)
+	if item.Order != nil {
+		msg.Metadata.Set(router.MetaSchema, canonical.SchemaOrder)
+		msg.Metadata.Set(router.MetaOrderID, res.OrderID)
+		if err := st.AppendTrail(ctx, tx, store.TrailEntry{
+			OrderID: res.OrderID, Stage: store.StageAccepted, Topic: router.InboundTopic(item.Source),
+			MessageUUID: res.MessageUUID, CorrelationID: res.CorrelationID,
+			Detail: "accepted from " + item.Source + " (" + strconv.Itoa(len(item.Payload)) + " bytes)",
+		}); err != nil {
+			return nil, Result{}, err
+		}
+	}
+	return msg, res, nil
+}

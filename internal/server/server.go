@@ -1,0 +1,227 @@
+// Package server is the hub's one HTTP listener: health and readiness, Prometheus
+// metrics, the canonical JSON Schemas, the order API and the DLQ API.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/paklog/integration-hub/adapters/api"
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/dlq"
+	"github.com/paklog/integration-hub/internal/httpapi"
+	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/store"
+)
+
+// Config tunes the listener.
+type Config struct {
+	Addr            string
+	MaxBodyBytes    int64
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Deps is what the endpoints use.
+type Deps struct {
+	Store    *store.Store
+	Intake   *intake.Intake
+	DLQ      *dlq.Console
+	Gatherer prometheus.Gatherer
+	// Running reports whether the router runs, for /readyz.
+	Running func() bool
+	Log     *slog.Logger
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	cfg  Config
+	deps Deps
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// New builds the server; Listen binds it.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, deps: deps}
+	s.srv = &http.Server{
+		Handler:           s.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Routes is the request multiplexer, for tests that use httptest.
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/schemas", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"schemas": canonical.SchemaNames()})
+	})
+	mux.HandleFunc("GET /api/v1/schemas/{name}", func(w http.ResponseWriter, r *http.Request) {
+		doc, ok := canonical.SchemaDocument(r.PathValue("name"))
+		if !ok {
+			httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+				Detail: "no schema " + r.PathValue("name") + "; GET /api/v1/schemas lists them"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/schema+json")
+		_, _ = w.Write(doc)
+	})
+	mux.Handle("POST /api/v1/orders", &api.Orders{Intake: s.deps.Intake, MaxBody: s.cfg.MaxBodyBytes, Log: s.deps.Log})
+	mux.HandleFunc("GET /api/v1/orders/{order_id}", s.orderTrail)
+	mux.HandleFunc("GET /api/v1/dlq", s.dlqList)
+	mux.HandleFunc("GET /api/v1/dlq/{id}", s.dlqShow)
+	mux.HandleFunc("POST /api/v1/dlq/{id}/replay", s.dlqReplay)
+	return mux
+}
+
+// Listen binds the configured address (port 0 picks a free one).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until ctx ends, then stops accepting and lets requests in
+// flight finish within the shutdown timeout.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "router": "running"}
+	status := http.StatusOK
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		checks["store"] = "unreachable: " + err.Error()
+		status = http.StatusServiceUnavailable
+	}
+	if s.deps.Running == nil || !s.deps.Running() {
+		checks["router"] = "not running"
+		status = http.StatusServiceUnavailable
+	}
+	httpapi.WriteJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}
+
+// OrderStatus is the body of GET /api/v1/orders/{order_id}.
+type OrderStatus struct {
+	OrderID string             `json:"order_id"`
+	Stage   string             `json:"stage"`
+	Trail   []store.TrailEntry `json:"trail"`
+}
+
+func (s *Server) orderTrail(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("order_id")
+	trail, err := s.deps.Store.Trail(r.Context(), id)
+	if err != nil {
+		httpapi.Unavailable(w, "reading the order's trail failed", time.Second)
+		return
+	}
+	if len(trail) == 0 {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound, Detail: "no order " + id})
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, OrderStatus{OrderID: id, Stage: trail[len(trail)-1].Stage, Trail: trail})
+}
+
+func (s *Server) dlqList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	entries, err := s.deps.DLQ.List(r.Context(), dlq.Filter{Status: q.Get("status"), Handler: q.Get("handler"), OrderID: q.Get("order_id"), Limit: limit})
+	if err != nil {
+		httpapi.Unavailable(w, err.Error(), time.Second)
+		return
+	}
+	for i := range entries {
+		entries[i].Payload = nil
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+func (s *Server) dlqID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(strings.TrimSpace(r.PathValue("id")), 10, 64)
+	if err != nil {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest, Detail: "DLQ entry ids are numbers"})
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) dlqShow(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.dlqID(w, r)
+	if !ok {
+		return
+	}
+	e, err := s.deps.DLQ.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound, Detail: err.Error()})
+		return
+	}
+	if err != nil {
+		httpapi.Unavailable(w, err.Error(), time.Second)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) dlqReplay(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.dlqID(w, r)
+	if !ok {
+		return
+	}
+	e, err := s.deps.DLQ.Replay(r.Context(), id, r.URL.Query().Get("force") == "true")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound, Detail: err.Error()})
+	case errors.Is(err, dlq.ErrNotOpen):
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeConflict, Status: http.StatusConflict, Detail: err.Error()})
+	case err != nil:
+		httpapi.Unavailable(w, err.Error(), time.Second)
+	default:
+		e.Payload = nil
+		httpapi.WriteJSON(w, http.StatusAccepted, e)
+	}
+}

@@ -1,0 +1,78 @@
+package router
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/store"
+)
+
+// CanonicalSources are the channels whose adapters accept canonical order JSON
+// (manual entry and CSV import): their inbound messages need validation and routing,
+// no translation.
+var CanonicalSources = []string{string(canonical.ChannelAPI), string(canonical.ChannelCSV)}
+
+// RegisterCore adds the handlers every hub runs: normalize for each canonical inbound
+// source, and the trail recorders of the fulfilment core's events.
+func RegisterCore(r *Router) error {
+	for _, src := range CanonicalSources {
+		if err := r.Handle("normalize."+src, InboundTopic(src), NormalizeCanonicalOrder); err != nil {
+			return err
+		}
+	}
+	if err := r.Handle("trail.packed", TopicFulfilmentShipments, RecordPacked); err != nil {
+		return err
+	}
+	if err := r.Handle("trail.shipped", TopicFulfilmentShipped, RecordShipped); err != nil {
+		return err
+	}
+	r.DeclareTopics(TopicFulfilmentOrders, TopicFulfilmentCancellation)
+	return nil
+}
+
+// NormalizeCanonicalOrder validates a canonical order from an inbound topic and routes it
+// to fulfilment.orders. An invalid order is a validation error: it goes to the DLQ
+// with every problem listed.
+func NormalizeCanonicalOrder(ctx context.Context, tx *Tx, msg *message.Message) error {
+	o, err := canonical.DecodeOrder(msg.Payload)
+	if err != nil {
+		return fault.AsValidation(fmt.Errorf("message %s is not a valid %s: %w", msg.UUID, canonical.SchemaOrder, err))
+	}
+	out := message.NewMessage(watermill.NewUUID(), msg.Payload)
+	out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
+	out.Metadata.Set(MetaOrderID, o.OrderID)
+	// One key per order: whatever path an order takes twice, the core sees it once.
+	out.Metadata.Set(MetaIdempotencyKey, "order:"+o.OrderID)
+	topic := RouteOrder(o)
+	if err := tx.Publish(topic, out); err != nil {
+		return err
+	}
+	return tx.Trail(o.OrderID, store.StageRouted, "published to "+topic)
+}
+
+// RouteOrder picks the topic an order goes to. Today every order goes to the fulfilment
+// core's order topic; content-based rules (per partner, per warehouse) plug in here.
+func RouteOrder(canonical.Order) string { return TopicFulfilmentOrders }
+
+// RecordPacked adds the "packed" stage to the order of a shipment the core packed.
+func RecordPacked(ctx context.Context, tx *Tx, msg *message.Message) error {
+	s, err := canonical.DecodeShipment(msg.Payload)
+	if err != nil {
+		return fault.AsValidation(fmt.Errorf("message %s is not a valid %s: %w", msg.UUID, canonical.SchemaShipment, err))
+	}
+	return tx.Trail(s.OrderID, store.StagePacked, fmt.Sprintf("shipment %s, %d package(s)", s.ShipmentID, len(s.Packages)))
+}
+
+// RecordShipped adds the "shipped" stage to the order of a confirmed shipment.
+func RecordShipped(ctx context.Context, tx *Tx, msg *message.Message) error {
+	c, err := canonical.DecodeShipConfirm(msg.Payload)
+	if err != nil {
+		return fault.AsValidation(fmt.Errorf("message %s is not a valid %s: %w", msg.UUID, canonical.SchemaShipConfirm, err))
+	}
+	return tx.Trail(c.OrderID, store.StageShipped, fmt.Sprintf("shipment %s via %s %s", c.ShipmentID, c.Carrier, c.Service))
+}
