@@ -221,7 +221,7 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 			},
 		}.Middleware)
 		wh.AddMiddleware(r.atomic(name, !o.noDedupe))
-		wh.AddMiddleware(recoverer)
+		wh.AddMiddleware(r.recoverer)
 		r.names = append(r.names, s.name)
 	}
 	return nil
@@ -333,13 +333,17 @@ func IdempotencyKey(msg *message.Message) string {
 	return msg.UUID
 }
 
-func recoverer(h message.HandlerFunc) message.HandlerFunc {
+// recoverer turns a panic into a permanent error: retrying a bug does not fix it. The
+// stack goes to the log; the DLQ keeps the panic value.
+func (r *Router) recoverer(h message.HandlerFunc) message.HandlerFunc {
 	rec := middleware.Recoverer(h)
 	return func(msg *message.Message) ([]*message.Message, error) {
 		out, err := rec(msg)
-		var p *middleware.RecoveredPanicError
+		var p middleware.RecoveredPanicError
 		if errors.As(err, &p) {
-			return out, fault.AsPermanent(fmt.Errorf("handler panicked: %w", err))
+			r.log.Error("handler panicked", "handler", message.HandlerNameFromCtx(msg.Context()), "message_uuid", msg.UUID,
+				"panic", fmt.Sprint(p.V), "stack", p.Stacktrace)
+			return out, fault.AsPermanent(fmt.Errorf("handler panicked: %v", p.V))
 		}
 		return out, err
 	}
