@@ -190,7 +190,7 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	for {
 		done := 0
 		for _, o := range orders {
-			if o.stage == store.StageShipped {
+			if o.took > 0 {
 				done++
 				continue
 			}
@@ -199,7 +199,7 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 				return false, err
 			}
 			o.stage, o.trail = st.Stage, st.Trail
-			if o.stage == store.StageShipped {
+			if store.HasStages(o.trail, store.StagePacked, store.StageShipped) {
 				o.took = time.Since(o.start)
 				done++
 			}
@@ -219,7 +219,7 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 			stages = append(stages, t.Stage)
 		}
 		took := "-"
-		if o.stage == store.StageShipped {
+		if o.took > 0 {
 			took = o.took.Round(time.Millisecond).String()
 		} else {
 			all = false

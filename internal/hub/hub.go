@@ -58,6 +58,9 @@ func Topics(c config.Config) router.Topics { return router.Topics{Prefix: c.Rout
 // handlers and binds the HTTP listener. Close releases what it opened if Run is never
 // called.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Hub, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	st, err := store.Open(ctx, StoreConfig(cfg), logger)
 	if err != nil {
 		return nil, err

@@ -146,7 +146,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 }
 
-// OrderStatus is the body of GET /api/v1/orders/{order_id}.
+// OrderStatus is the body of GET /api/v1/orders/{order_id}: the order's current stage
+// (the furthest it reached, or dead_lettered) and every stage recorded, in the order
+// they were recorded.
 type OrderStatus struct {
 	OrderID string             `json:"order_id"`
 	Stage   string             `json:"stage"`
@@ -164,7 +166,7 @@ func (s *Server) orderTrail(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound, Detail: "no order " + id})
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, OrderStatus{OrderID: id, Stage: trail[len(trail)-1].Stage, Trail: trail})
+	httpapi.WriteJSON(w, http.StatusOK, OrderStatus{OrderID: id, Stage: store.CurrentStage(trail), Trail: trail})
 }
 
 func (s *Server) dlqList(w http.ResponseWriter, r *http.Request) {

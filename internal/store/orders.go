@@ -26,6 +26,48 @@ const (
 	StageReplayed     = "replayed"      // an operator replayed it from the DLQ
 )
 
+// stageRank orders the progress stages; the fulfilment core's events (packed,
+// shipped) are recorded by separate consumers, so they can be recorded out of order.
+var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageShipped: 4}
+
+// CurrentStage is where an order stands: the furthest progress stage its trail reached,
+// or dead_lettered while its latest entry is a DLQ entry.
+func CurrentStage(trail []TrailEntry) string {
+	if len(trail) == 0 {
+		return ""
+	}
+	if last := trail[len(trail)-1].Stage; last == StageDeadLettered {
+		return last
+	}
+	best := ""
+	for _, e := range trail {
+		if stageRank[e.Stage] > stageRank[best] {
+			best = e.Stage
+		}
+	}
+	if best == "" {
+		return trail[len(trail)-1].Stage
+	}
+	return best
+}
+
+// HasStages reports whether the trail has every one of stages.
+func HasStages(trail []TrailEntry, stages ...string) bool {
+	for _, want := range stages {
+		found := false
+		for _, e := range trail {
+			if e.Stage == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // TrailEntry is one stage an order reached.
 type TrailEntry struct {
 	OrderID       string    `json:"-"`
