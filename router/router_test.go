@@ -14,6 +14,7 @@ import (
 	"github.com/paklog/integration-hub/canonical"
 	"github.com/paklog/integration-hub/dlq"
 	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/hubtest"
 	"github.com/paklog/integration-hub/internal/intake"
 	"github.com/paklog/integration-hub/internal/store"
 	"github.com/paklog/integration-hub/internal/store/storetest"
@@ -76,39 +77,9 @@ type testHub struct {
 
 func startHub(t *testing.T, st *store.Store, register func(r *router.Router) error) *testHub {
 	t.Helper()
-	r, err := router.New(st, router.Config{
-		BatchSize:    10,
-		PollInterval: 10 * time.Millisecond,
-		Retry:        router.RetryConfig{MaxRetries: 2, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond},
-	}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := router.RegisterCore(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := dlq.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	r.DeclareTopics(router.InboundTopic("api"))
-	if err := register(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	select {
-	case <-r.Running():
-	case err := <-done:
-		t.Fatalf("router stopped: %v", err)
-	}
+	r := hubtest.StartRouter(t, st, register)
 	in := intake.New(st, router.Topics{}, intake.Config{}, nil)
-	t.Cleanup(func() {
-		in.Close()
-		cancel()
-		_ = r.Close()
-		<-done
-	})
+	t.Cleanup(in.Close)
 	return &testHub{st: st, r: r, in: in, console: dlq.NewConsole(st, router.Topics{})}
 }
 

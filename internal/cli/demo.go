@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -218,6 +219,9 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		for _, t := range o.trail {
 			stages = append(stages, t.Stage)
 		}
+		// The core's packed and shipped events are recorded by separate consumers, in
+		// either order; show the stages in the order an order moves through them.
+		slices.SortStableFunc(stages, func(a, b string) int { return store.StageOrder(a) - store.StageOrder(b) })
 		took := "-"
 		if o.took > 0 {
 			took = o.took.Round(time.Millisecond).String()

@@ -59,6 +59,12 @@ the message goes back to the handler that failed, and only to it. The running hu
 		Short: "List entries, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch f.Status {
+			case "", dlq.StatusOpen, dlq.StatusReplayed, dlq.StatusDiscarded:
+			default:
+				// A typo must not read as "the queue is empty".
+				return fmt.Errorf("--status %q: must be %s, %s or %s", f.Status, dlq.StatusOpen, dlq.StatusReplayed, dlq.StatusDiscarded)
+			}
 			return withConsole(cmd, func(c *dlq.Console) error {
 				entries, err := c.List(cmd.Context(), f)
 				if err != nil {
@@ -68,9 +74,12 @@ the message goes back to the handler that failed, and only to it. The running hu
 					for i := range entries {
 						entries[i].Payload = nil
 					}
+					if entries == nil {
+						entries = []dlq.Entry{} // [], not null, for scripts that iterate
+					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"entries": entries})
 				}
-				printEntries(cmd.OutOrStdout(), entries)
+				printEntries(cmd.OutOrStdout(), entries, f != (dlq.Filter{Limit: f.Limit}))
 				return nil
 			})
 		},
@@ -165,7 +174,11 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printEntries(w io.Writer, entries []dlq.Entry) {
+func printEntries(w io.Writer, entries []dlq.Entry, filtered bool) {
+	if len(entries) == 0 && filtered {
+		fmt.Fprintln(w, "no entries match (paklog dlq list without flags lists them all)")
+		return
+	}
 	if len(entries) == 0 {
 		fmt.Fprintln(w, "the dead-letter queue is empty")
 		return

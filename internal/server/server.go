@@ -177,6 +177,9 @@ func (s *Server) dlqList(w http.ResponseWriter, r *http.Request) {
 		httpapi.Unavailable(w, err.Error(), time.Second)
 		return
 	}
+	if entries == nil {
+		entries = []dlq.Entry{}
+	}
 	for i := range entries {
 		entries[i].Payload = nil
 	}

@@ -30,6 +30,10 @@ const (
 // shipped) are recorded by separate consumers, so they can be recorded out of order.
 var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageShipped: 4}
 
+// StageOrder is the position of a progress stage (accepted 1 … shipped 4), 0 for
+// others; for showing a trail in the order an order moves.
+func StageOrder(stage string) int { return stageRank[stage] }
+
 // CurrentStage is where an order stands: the furthest progress stage its trail reached,
 // or dead_lettered while its latest entry is a DLQ entry.
 func CurrentStage(trail []TrailEntry) string {

@@ -70,15 +70,15 @@ type Batch struct {
 type RowError struct {
 	// Line is the physical line of the file the row starts on; the header
 	// is line 1.
-	Line int
+	Line int `json:"line"`
 	// Column is the column's header name; empty when the problem is the
 	// row as a whole.
-	Column string
+	Column string `json:"column,omitempty"`
 	// Value is the value found, trimmed, shortened when long; empty when
 	// the cell is empty or the problem is not one value.
-	Value string
+	Value string `json:"value,omitempty"`
 	// Reason says what is wrong: "is not a number", "is required".
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // Error returns `line 14, column quantity: "4x" is not a number`.
