@@ -1,0 +1,133 @@
+// Package x12 translates X12 orders into canonical orders
+// (paklog.order.v1): the 850 purchase order a retailer sends and the 940
+// warehouse shipping order a depositor sends its 3PL.
+//
+// It works on a *x12.TransactionSet read by the edi/x12 Decoder, is a pure
+// function of the set, its Envelope and the partner's Options, and does
+// not log. OrderFrom850 and OrderFrom940 return the order with order_id
+// and source.received_at empty, for the intake to fill; the order has been
+// checked against paklog.order.v1 with placeholders in their place.
+//
+// # Errors
+//
+// A set that cannot become a good order returns the zero Order and an
+// edi/x12 ErrorList holding every problem found, each a *MappingError that
+// names the segment, its position, the element, the value and the rule
+// (a sentinel such as ErrNotNumber, for errors.Is):
+//
+//	line 14, PO1 (segment 9 of set 0001): PO102 quantity "x" is not a number
+//	line 4, W05 (segment 2 of set 20066): shipping order "35131" has no ship-to: no N1 loop with N101 "ST"
+//	line 7, N4 (segment 5 of set 0001): N404 ship_to.country: must match ^[A-Z]{2}$ (ISO 3166-1 alpha-2), got "U5"
+//
+// Problems of the built order against paklog.order.v1 (ErrInvalidOrder)
+// are located at the segment the field came from: ship_to.city at the
+// ship-to loop's N4, lines[2].sku at the third PO1.
+//
+// Changes and cancellations are refused, not translated (ErrPurpose): BEG01
+// must be one of Options.OrderPurposes (default "00" original), W0501 one
+// of Options.OrderStatuses (default "N"). One order has one ship-to: a
+// ship-to inside a PO1 loop, an SDQ or a second header ship-to is
+// ErrUnsupported.
+//
+// # 850 purchase order
+//
+//	X12                                   canonical
+//	BEG01 purpose                         must be in Options.OrderPurposes
+//	BEG02 PO type                         attributes.po_type
+//	BEG03 PO number                       order_number, purchase_order, source.external_id
+//	BEG04 release number                  attributes.release_number
+//	BEG05 PO date (CCYYMMDD or YYMMDD)    order_date
+//	BEG06 contract number                 attributes.contract_number
+//	CUR02 currency                        currency, lines[].unit_price.currency
+//	                                      (default Options.DefaultCurrency when a line has a price)
+//	REF01/REF02 (or REF03)                attributes.ref_<ref01 lower case>
+//	PER (header) TE/EM, PER02             customer.phone/email, attributes.buyer_contact
+//	DTM 010, else 037 (ShipDateQualifiers)       shipping.requested_ship_date
+//	DTM 002 (DeliveryDateQualifiers)             shipping.requested_delivery_date
+//	DTM other qualifiers                  attributes.dtm_<qualifier>; DTM05 "D8" reads DTM06
+//	TD502 "2" + TD503                     shipping.scac; shipping.carrier via Options.Carriers
+//	TD502 other + TD503                   attributes.carrier_id ("92:P3"), not a SCAC
+//	TD504 transportation method           attributes.transport_method; service level rule 3
+//	TD505 routing                         shipping.method; service level rule 2
+//	TD512 service level code              attributes.service_code; service level rule 1;
+//	                                      shipping.method when TD505 is empty
+//	MSG01, NTE02                          notes (one a line; in a PO1 loop "line <n>: " first)
+//	N1 loop (N1 N2 N3 N4 PER), N101 =
+//	  ShipToEntity (ST)                   ship_to
+//	  BillToEntity (BT)                   bill_to
+//	  CustomerEntity (BY)                 customer.name, phone, email
+//	  other                               attributes.party_<n101>_name
+//	N102                                  name
+//	N201 N202                             company
+//	N301, N302 and further N3             address1, address2 (joined by ", ")
+//	N401 N402 N403                        city, region, postal_code
+//	N404                                  country (USA, CAN, MEX… to alpha-2; default Options.DefaultCountry)
+//	PER TE / EM                           phone / email; PER02 of the ship-to: attributes.ship_to_contact
+//	N104                                  attributes.party_<n101>_id
+//	PO101                                 lines[].line_number (default: 1, 2, 3… by PO1)
+//	PO102                                 lines[].quantity (> 0)
+//	PO103                                 lines[].uom (default EA)
+//	PO104                                 lines[].unit_price.amount (".5" becomes "0.5")
+//	PO106/PO107 … PO124/PO125             lines[].sku by Options.SKUPrecedence, and
+//	  VP VN VC                            lines[].vendor_item
+//	  BP IN CB                            lines[].buyer_item (unless Options.OmitBuyerItems)
+//	  UP UA                               lines[].upc
+//	  UK EN                               lines[].gtin
+//	PID05 where PID01 = "F"               lines[].description (several joined by a space)
+//	(intake)                              order_id, source.received_at
+//	(constant)                            source.channel "edi", source.document "850"
+//
+// # 940 warehouse shipping order
+//
+//	X12                                   canonical
+//	W0501 order status                    must be in Options.OrderStatuses
+//	W0502 depositor order number          order_number, source.external_id
+//	W0503 PO number                       purchase_order
+//	W0504 reference                       attributes.reference_id
+//	N1 loop (N1 N2 N3 N4 G61)             as in the 850; G61 TE/EM for PER
+//	N9 (header)                           attributes.ref_<n901 lower case>
+//	G62 04                                order_date
+//	G62 10 (G62ShipDateQualifiers)        shipping.requested_ship_date
+//	G62 02 (G62DeliveryDateQualifiers)    shipping.requested_delivery_date
+//	G62 other qualifiers                  attributes.g62_<qualifier>
+//	NTE02                                 notes
+//	W6601 shipment method of payment      attributes.freight_payment (not a service level)
+//	W6602 transportation method           attributes.transport_method; service level rule 3
+//	W6605 routing                         shipping.method; service level rule 2
+//	W6610 SCAC                            shipping.scac; shipping.carrier via Options.Carriers
+//	LX01                                  lines[].line_number ("5", then "5-2"… for more
+//	                                      W01 in one LX loop; without LX: 1, 2, 3…)
+//	W0101                                 lines[].quantity (> 0)
+//	W0102                                 lines[].uom
+//	W0103 U.P.C. case code                lines[].upc when no UP/UA pair; counts as UA for the SKU
+//	W0104/W0105, W0106/W0107, W0115/W0116 product ID pairs, as PO106… in the 850
+//	G69                                   lines[].description
+//	(constant)                            source.channel "edi", source.document "940"
+//
+// W20 (pack, weights), W76 (totals), W0113 (lot) and line-level N9 and G62
+// are not mapped: the canonical order has no place for them.
+//
+// Every order also carries the envelope in its attributes: x12_sender_id
+// and x12_receiver_id ("ZZ:ACME", ISA05:ISA06 and ISA07:ISA08), x12_isa13,
+// x12_gs06 and x12_st02.
+//
+// # Service levels
+//
+// The first rule that matches decides, keys compared upper case with runs
+// of spaces collapsed: (1) ServiceLevelRules.ServiceCodes on TD512,
+// (2) Routing on TD505/W6605, (3) TransportMethods on TD504/W6602.
+// Nothing matching leaves the level empty: the fulfilment core applies the
+// partner's default. DefaultServiceLevels lists the defaults (CG ground,
+// ND next_day, SE two_day, "UPS GROUND", H pickup, LT freight, …); a
+// partner's entries are merged over them.
+//
+// # Dates
+//
+// DT elements are CCYYMMDD; six-digit YYMMDD dates of versions before
+// 004010 are read with years 00-49 as 20YY and 50-99 as 19YY. The
+// requested ship date is the DTM 010 (requested ship) or, without it, the
+// DTM 037 (ship not before): the earliest date the warehouse may ship.
+// DTM 038 (ship no later than) is a deadline, not a request: it is kept as
+// attributes.dtm_038. In the 940, G62 10 is the requested ship (pick-up)
+// date and G62 02 the requested delivery date.
+package x12
