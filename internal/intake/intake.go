@@ -96,6 +96,10 @@ type Intake struct {
 	wg     sync.WaitGroup
 	stop   chan struct{}
 	once   sync.Once
+	// mu is held for reading while an Accept queues its item and for writing by Close,
+	// so that no item is queued after the writers have drained the queue and left.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type request struct {
@@ -140,6 +144,9 @@ func Topics(sources ...string) []string {
 
 // Close stops the writers after the items already queued.
 func (in *Intake) Close() {
+	in.mu.Lock()
+	in.closed = true
+	in.mu.Unlock()
 	in.once.Do(func() { close(in.stop) })
 	in.wg.Wait()
 }
@@ -154,11 +161,16 @@ func (in *Intake) Accept(ctx context.Context, item Item) (Result, error) {
 		return Result{}, errors.New("intake: an item needs a source and an idempotency key")
 	}
 	r := &request{ctx: context.WithoutCancel(ctx), item: item, done: make(chan struct{})}
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
+		return Result{}, ErrClosed
+	}
 	select {
 	case in.reqs <- r:
-	case <-in.stop:
-		return Result{}, ErrClosed
+		in.mu.RUnlock()
 	case <-ctx.Done():
+		in.mu.RUnlock()
 		return Result{}, ctx.Err()
 	}
 	select {
@@ -283,23 +295,30 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 	now := store.Now()
 	res := Result{MessageUUID: watermill.NewUUID(), CorrelationID: watermill.NewULID(), ReceivedAt: now}
 
-	var prevHash string
-	err := tx.QueryRowContext(ctx, st.Rebind(`SELECT request_hash, message_uuid, correlation_id, order_id, received_at FROM ingest
-		WHERE source = ? AND partner = ? AND idempotency_key = ?`), item.Source, item.Partner, item.IdempotencyKey).
-		Scan(&prevHash, &res.MessageUUID, &res.CorrelationID, &res.OrderID, &res.ReceivedAt)
-	switch {
-	case err == nil:
-		if prevHash != hash {
-			return nil, Result{}, &ConflictError{
-				Reason:  fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", item.IdempotencyKey, res.ReceivedAt.UTC().Format(time.RFC3339)),
-				OrderID: res.OrderID,
+	// earlier answers for a key accepted before: the first result (a duplicate), or a
+	// conflict if the payload differs. found is false for a new key.
+	earlier := func() (prev Result, found bool, err error) {
+		var prevHash string
+		err = tx.QueryRowContext(ctx, st.Rebind(`SELECT request_hash, message_uuid, correlation_id, order_id, received_at FROM ingest
+			WHERE source = ? AND partner = ? AND idempotency_key = ?`), item.Source, item.Partner, item.IdempotencyKey).
+			Scan(&prevHash, &prev.MessageUUID, &prev.CorrelationID, &prev.OrderID, &prev.ReceivedAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return Result{}, false, nil
+		case err != nil:
+			return Result{}, false, fmt.Errorf("looking up idempotency key: %w", err)
+		case prevHash != hash:
+			return Result{}, true, &ConflictError{
+				Reason:  fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", item.IdempotencyKey, prev.ReceivedAt.UTC().Format(time.RFC3339)),
+				OrderID: prev.OrderID,
 			}
 		}
-		res.ReceivedAt = res.ReceivedAt.UTC()
-		res.Duplicate = true
-		return nil, res, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, Result{}, fmt.Errorf("looking up idempotency key: %w", err)
+		prev.ReceivedAt = prev.ReceivedAt.UTC()
+		prev.Duplicate = true
+		return prev, true, nil
+	}
+	if prev, found, err := earlier(); found || err != nil {
+		return nil, prev, err
 	}
 
 	payload := item.Payload
@@ -311,6 +330,12 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 			return nil, Result{}, err
 		}
 		if existed {
+			// On PostgreSQL another writer may just have committed this same key (a
+			// sender's retry racing its first attempt): a duplicate, not a conflict.
+			// The insert above waited for that commit, so a new lookup sees it.
+			if prev, found, err := earlier(); found || err != nil {
+				return nil, prev, err
+			}
 			return nil, Result{}, &ConflictError{
 				Reason: fmt.Sprintf("order %s/%s/%s was already accepted as %s under another idempotency key; changes to an accepted order are not taken here",
 					ref.Channel, ref.Partner, ref.ExternalID, id),
@@ -325,12 +350,20 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 		}
 	}
 
-	if _, err := tx.ExecContext(ctx, st.Rebind(`INSERT INTO ingest
+	ins, err := tx.ExecContext(ctx, st.Rebind(`INSERT INTO ingest
 		(source, partner, idempotency_key, request_hash, message_uuid, correlation_id, order_id, content_type, payload, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, partner, idempotency_key) DO NOTHING`),
 		item.Source, item.Partner, item.IdempotencyKey, hash, res.MessageUUID, res.CorrelationID, res.OrderID,
-		item.ContentType, item.Payload, now); err != nil {
+		item.ContentType, item.Payload, now)
+	if err != nil {
 		return nil, Result{}, fmt.Errorf("recording the accepted payload: %w", err)
+	}
+	if n, err := ins.RowsAffected(); err != nil || n != 1 {
+		// Another writer committed this key since the lookup (PostgreSQL).
+		if prev, found, err := earlier(); found || err != nil {
+			return nil, prev, err
+		}
+		return nil, Result{}, fmt.Errorf("recording the accepted payload: idempotency key %q was taken concurrently", item.IdempotencyKey)
 	}
 
 	msg := message.NewMessage(res.MessageUUID, payload)

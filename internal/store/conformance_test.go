@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,7 +230,8 @@ func testInTx(t *testing.T, s *store.Store) {
 	})
 
 	t.Run("rolls back when ctx ends", func(t *testing.T) {
-		cctx, cancel := context.WithCancel(ctx)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		err := s.InTx(cctx, func(tx *sql.Tx) error {
 			if err := insertProcessed(cctx, s, tx, "cancelled"); err != nil {
 				return err
@@ -412,6 +414,13 @@ func testTrail(t *testing.T, s *store.Store) {
 	if len(got) != len(want)+1 {
 		t.Fatalf("Trail(ord_1) has %d entries, want %d: %+v", len(got), len(want)+1, got)
 	}
+	var stages []string
+	for _, e := range got {
+		stages = append(stages, e.Stage)
+	}
+	if want := []string{store.StageAccepted, store.StageRouted, store.StagePacked, store.StageShipped}; !slices.Equal(stages, want) {
+		t.Fatalf("Trail(ord_1) stages %v, want %v (in the order they were appended)", stages, want)
+	}
 	for i, w := range want {
 		g := got[i]
 		if g.At.Location() != time.UTC {
@@ -485,7 +494,11 @@ func testInitTopics(t *testing.T, s *store.Store) {
 	}
 }
 
-func testValidateTopic(t *testing.T, _ *store.Store) {
+// testValidateTopic checks the names ValidateTopic lets through are usable as topics
+// (their tables are created, published to and counted) and that the others are refused,
+// by InitTopics too.
+func testValidateTopic(t *testing.T, s *store.Store) {
+	ctx := context.Background()
 	tests := []struct {
 		topic string
 		ok    bool
@@ -503,7 +516,23 @@ func testValidateTopic(t *testing.T, _ *store.Store) {
 		t.Run(fmt.Sprintf("%q", tc.topic), func(t *testing.T) {
 			err := store.ValidateTopic(tc.topic)
 			if (err == nil) != tc.ok {
-				t.Errorf("ValidateTopic(%q) = %v, want ok=%v", tc.topic, err, tc.ok)
+				t.Fatalf("ValidateTopic(%q) = %v, want ok=%v", tc.topic, err, tc.ok)
+			}
+			err = s.InitTopics(ctx, tc.topic)
+			if !tc.ok {
+				if err == nil {
+					t.Errorf("InitTopics(%q) succeeded, want an error", tc.topic)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("InitTopics(%q): %v", tc.topic, err)
+			}
+			if err := publishInTx(t, s, tc.topic, nil, message.NewMessage("m", []byte("x"))); err != nil {
+				t.Fatalf("publishing to %q: %v", tc.topic, err)
+			}
+			if n := storetest.Count(t, s, "SELECT COUNT(*) FROM "+s.MessagesTable(tc.topic)); n != 1 {
+				t.Errorf("%q holds %d messages, want 1", tc.topic, n)
 			}
 		})
 	}
