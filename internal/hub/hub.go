@@ -155,6 +155,11 @@ func (h *Hub) Run(ctx context.Context) error {
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	if err != nil {
+		h.Log.Error("paklog hub stopped", "error", err)
+	} else {
+		h.Log.Info("paklog hub stopped")
+	}
 	return err
 }
 

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net"
@@ -68,35 +69,66 @@ func New(cfg Config, deps Deps) *Server {
 	return s
 }
 
+// route is one endpoint: "METHOD /path/{param}" as http.ServeMux patterns write it.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+func (s *Server) routes() []route {
+	hf := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	return []route{
+		hf("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write([]byte("ok\n"))
+		}),
+		hf("GET /readyz", s.ready),
+		{"GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})},
+		hf("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(openAPI)
+		}),
+		hf("GET /api/v1/schemas", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"schemas": canonical.SchemaNames()})
+		}),
+		hf("GET /api/v1/schemas/{name}", func(w http.ResponseWriter, r *http.Request) {
+			doc, ok := canonical.SchemaDocument(r.PathValue("name"))
+			if !ok {
+				httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+					Detail: "no schema " + r.PathValue("name") + "; GET /api/v1/schemas lists them"})
+				return
+			}
+			w.Header().Set("Content-Type", "application/schema+json")
+			_, _ = w.Write(doc)
+		}),
+		{"POST /api/v1/orders", &api.Orders{Intake: s.deps.Intake, MaxBody: s.cfg.MaxBodyBytes, Log: s.deps.Log}},
+		hf("GET /api/v1/orders/{order_id}", s.orderTrail),
+		hf("GET /api/v1/dlq", s.dlqList),
+		hf("GET /api/v1/dlq/{id}", s.dlqShow),
+		hf("POST /api/v1/dlq/{id}/replay", s.dlqReplay),
+	}
+}
+
 // Routes is the request multiplexer, for tests that use httptest.
 func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/schemas", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"schemas": canonical.SchemaNames()})
-	})
-	mux.HandleFunc("GET /api/v1/schemas/{name}", func(w http.ResponseWriter, r *http.Request) {
-		doc, ok := canonical.SchemaDocument(r.PathValue("name"))
-		if !ok {
-			httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
-				Detail: "no schema " + r.PathValue("name") + "; GET /api/v1/schemas lists them"})
-			return
-		}
-		w.Header().Set("Content-Type", "application/schema+json")
-		_, _ = w.Write(doc)
-	})
-	mux.Handle("POST /api/v1/orders", &api.Orders{Intake: s.deps.Intake, MaxBody: s.cfg.MaxBodyBytes, Log: s.deps.Log})
-	mux.HandleFunc("GET /api/v1/orders/{order_id}", s.orderTrail)
-	mux.HandleFunc("GET /api/v1/dlq", s.dlqList)
-	mux.HandleFunc("GET /api/v1/dlq/{id}", s.dlqShow)
-	mux.HandleFunc("POST /api/v1/dlq/{id}/replay", s.dlqReplay)
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	return mux
 }
+
+// Patterns lists the endpoints as "METHOD /path" (the OpenAPI document describes each).
+func (s *Server) Patterns() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+//go:embed openapi.json
+var openAPI []byte
 
 // Listen binds the configured address (port 0 picks a free one).
 func (s *Server) Listen() error {

@@ -218,3 +218,32 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Fatalf("readyz after the router stopped: %d %s", r.status, r.body)
 	}
 }
+
+// The OpenAPI document describes every endpoint the server has, with the same method,
+// and nothing else.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	base, h := startHub(t, storetest.SQLiteConfig(t))
+	r := do(t, "GET", base+"/api/v1/openapi.json", "", "", nil)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil || r.status != 200 || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("GET /api/v1/openapi.json: %d %v", r.status, err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	for _, p := range h.Server.Patterns() {
+		if !documented[p] {
+			t.Errorf("route %s is not in the OpenAPI document", p)
+		}
+		delete(documented, p)
+	}
+	for p := range documented {
+		t.Errorf("the OpenAPI document describes %s, which the server does not have", p)
+	}
+}
