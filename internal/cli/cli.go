@@ -60,6 +60,7 @@ func Root(stdout, stderr io.Writer) *cobra.Command {
   paklog serve                run the hub (SQLite in ./paklog-data, HTTP on 127.0.0.1:8080)
   paklog import orders.csv    accept a CSV file of orders
   paklog dlq list             the dead-letter queue: list, show, replay, discard
+  paklog edi validate FILE    check an X12 file and print every problem with its line
   paklog config example       print a documented configuration file`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -68,7 +69,7 @@ func Root(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringP("config", "c", os.Getenv("PAKLOG_CONFIG"), "configuration file (default: built-in defaults; env PAKLOG_CONFIG)")
-	root.AddCommand(serveCmd(), demoCmd(), importCmd(), dlqCmd(), configCmd(), benchCmd())
+	root.AddCommand(serveCmd(), demoCmd(), importCmd(), dlqCmd(), configCmd(), benchCmd(), ediCmd())
 	return root
 }
 

@@ -1,0 +1,69 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/paklog/integration-hub/canonical"
+)
+
+const fx = "../../fixtures/edi/"
+
+func TestEDIValidate(t *testing.T) {
+	code, out, _ := paklog(t, "edi", "validate", fx+"ediengine__x12-850.edi")
+	if code != 0 || !strings.HasSuffix(out, "ediengine__x12-850.edi: 1 interchange(s), 1 group(s), 1 set(s): valid\n") {
+		t.Fatalf("valid file: exit %d\n%s", code, out)
+	}
+	code, out, _ = paklog(t, "edi", "validate", fx+"ediengine__x12-940-wrong-counts.edi")
+	want := "line 8, GE: GE01 says 2 transaction sets, the group has 1\n" +
+		"line 9, IEA: IEA01 says 2 functional groups, the interchange has 1\n"
+	if code != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out, "INVALID: 2 problem(s)") {
+		t.Fatalf("wrong counts: exit %d\n%s", code, out)
+	}
+	code, out, _ = paklog(t, "edi", "validate", "--json", fx+"ediengine__x12-940-control-number-mismatch.edi")
+	var rep struct {
+		Valid    bool     `json:"valid"`
+		Problems []string `json:"problems"`
+		Counts   struct {
+			Sets int `json:"sets"`
+		} `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.Valid || len(rep.Problems) == 0 {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	if code, _, errOut := paklog(t, "edi", "validate", fx+"nope.edi"); code != 1 || !strings.Contains(errOut, "nope.edi") {
+		t.Fatalf("missing file: exit %d %s", code, errOut)
+	}
+}
+
+func TestEDITranslateAndParse(t *testing.T) {
+	code, out, errOut := paklog(t, "edi", "translate", "--partner", "acme", fx+"ediengine__x12-850.edi")
+	if code != 0 {
+		t.Fatalf("translate: exit %d\n%s", code, errOut)
+	}
+	var o canonical.Order
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Source.Partner != "acme" || o.Source.Document != "850" || o.OrderNumber != "08292233294" || len(o.Lines) == 0 {
+		t.Fatalf("translated order: %+v", o)
+	}
+	// A 940 without a ship-to cannot become an order: exit 1, every problem on stderr.
+	code, _, errOut = paklog(t, "edi", "translate", fx+"ediengine__x12-940-small.edi")
+	if code != 1 || !strings.Contains(errOut, "has no ship-to") {
+		t.Fatalf("untranslatable 940: exit %d\n%s", code, errOut)
+	}
+	code, out, _ = paklog(t, "edi", "parse", fx+"nodex12__x12-850-two-interchanges.edi")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("parse: exit %d, %d sets\n%s", code, len(lines), out)
+	}
+	var ps struct {
+		Set      string     `json:"set"`
+		Segments [][]string `json:"segments"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &ps); err != nil || ps.Set != "850" || ps.Segments[0][0] != "ST" {
+		t.Fatalf("parsed set: %v %+v", err, ps)
+	}
+}
