@@ -1,6 +1,10 @@
 // Package x12 translates X12 orders into canonical orders
 // (paklog.order.v1): the 850 purchase order a retailer sends and the 940
-// warehouse shipping order a depositor sends its 3PL.
+// warehouse shipping order a depositor sends its 3PL; and canonical
+// messages into the sets a 3PL sends back (see "Outbound sets"): the 856
+// ship notice and 945 shipping advice from a ship confirm, the 855
+// acknowledgment of an order, and the 846 inventory advice, which is also
+// read (InventoryFrom846).
 //
 // It works on a *x12.TransactionSet read by the edi/x12 Decoder, is a pure
 // function of the set, its Envelope and the partner's Options, and does
@@ -130,4 +134,127 @@
 // DTM 038 (ship no later than) is a deadline, not a request: it is kept as
 // attributes.dtm_038. In the 940, G62 10 is the requested ship (pick-up)
 // date and G62 02 the requested delivery date.
+//
+// # Outbound sets
+//
+// WriteASN856, WriteShipAdvice945, WriteOrderAck855 and WriteInventory846
+// write one version 004010 transaction set into an edi/x12 Writer whose
+// interchange and group the caller has opened (GS01 by FunctionalID: SH,
+// SW, PR, IB) and closes: control numbers are the caller's, who keeps the
+// partner's gap-free sequences; ST02 is the setControl argument, SE01 is
+// counted by the Writer. They are pure functions of their inputs and
+// OutboundOptions: the document time is OutboundOptions.Now (never the
+// system clock), dates and times are written in OutboundOptions.Location
+// (default UTC). The input is checked before anything is written: its
+// problems come back together as an edi/x12 ErrorList of *OutputError
+// (sentinels ErrNoClock, ErrUnknownLine, ErrNoPackages, ErrMissingElement,
+// ErrNoLines, ErrQuantity), and a value holding a delimiter is refused
+// (ErrDelimiterInData) with nothing written.
+//
+// Shipped quantities: a ship confirm's packages[].lines say what is in each
+// package, found in the order by line_number (else by sku). When no
+// package lists its lines, the one package holds every line at its ordered
+// quantity, less what lines_short says was short (several packages without
+// contents: ErrNoPackages). A line of lines_short is short; its
+// quantity_ordered wins over the order's quantity.
+//
+// # 856 ship notice (hierarchical structure 0001: shipment, order, pack, item)
+//
+//	X12                               canonical / OutboundOptions
+//	BSN01 "00" original
+//	BSN02 shipment ID                 ship_confirm.shipment_id
+//	BSN03/BSN04 date, time            Now
+//	BSN05 "0001"
+//	HL S (HL01 1, no parent)
+//	  TD101 packaging code            PackagingCode (default CTN25)
+//	  TD102 lading quantity           number of packages
+//	  TD106 "G", TD107, TD108         sum of Packages[].Weight when every package has one
+//	                                  (one unit, or converted to LB when they differ)
+//	  TD501 "B", TD502 "2", TD503     SCAC of ship_confirm.carrier: SCACs (over DefaultSCACs),
+//	                                  else order shipping.scac, else the carrier if 2-4 letters
+//	  TD504 transport method          order attributes.transport_method, else TransportMethod (U)
+//	  TD505 routing                   ship_confirm.service (carrier + service without a SCAC)
+//	  REF BM                          BillOfLading, if given
+//	  REF CN                          packages[0].tracking_number
+//	  DTM 011 date, time              shipped_at
+//	  N1 ST loop (N1 N2 N3 N4)        order ship_to; N103 ShipToIDQualifier (92) and
+//	                                  N104 attributes.party_st_id (the partner's store number)
+//	  N1 SF loop                      Warehouse (N101 ShipFromEntity), if given
+//	HL O (parent: the S)
+//	  PRF01, PRF04                    purchase_order (else order_number), order_date
+//	HL P per package (parent: the O)
+//	  MAN GM                          Packages[package_id or tracking_number].SSCC
+//	  MAN CP                          tracking_number, without an SSCC
+//	HL I per package line (parent: its P)
+//	  LIN01                           the order line's line_number
+//	  LIN VP / BP / UP                vendor_item / buyer_item / upc; SK sku when none
+//	  SN102, SN103                    quantity in the package, the line's uom (EA)
+//	  SN105, SN106 (short lines)      quantity ordered, uom
+//	  SN108 (short lines)             ShortLineStatus, if set (e.g. BP)
+//	CTT01                             number of HL segments
+//
+// HL04 is 1 for an HL with children, 0 for the items. A line that shipped
+// nothing has no HL I. PO4 is not written: the canonical messages have no
+// pack size.
+//
+// # 945 warehouse shipping advice
+//
+//	X12                               canonical / OutboundOptions
+//	W0601 "F" final
+//	W0602 depositor order number      order_number
+//	W0603 date                        shipped_at
+//	W0604 shipment ID                 shipment_id
+//	W0606 purchase order              purchase_order
+//	W0607 master reference (BOL)      BillOfLading
+//	N1 ST loop                        order ship_to, as in the 856
+//	N1 WH loop                        Warehouse (N101 WarehouseEntity), if given
+//	G62 11                            shipped_at
+//	W2701, W2702, W2703               transport method, SCAC, routing, as TD504/TD503/TD505
+//	LX01                              1, 2, 3… one per order line, in order
+//	W1201                             CC complete, CP when short (lines_short or less shipped)
+//	W1202, W1203, W1204               quantity ordered, shipped, ordered - shipped
+//	W1205                             uom (EA)
+//	W1206 U.P.C. case code            upc when it has 12 digits
+//	W1207/W1208                       VN vendor_item, else SK sku
+//	W0301                             units shipped (sum of W1203)
+//	W0302, W0303                      total weight, as TD107/TD108
+//
+// # 855 purchase order acknowledgment
+//
+//	X12                               canonical / OutboundOptions
+//	BAK01 "00"
+//	BAK02 acknowledgment type         AD every line IA at its quantity; RD every line
+//	                                  rejected (IR ID R1-R4); else AC
+//	BAK03, BAK04                      purchase_order (else order_number), order_date (required)
+//	BAK05 release                     attributes.release_number
+//	BAK09 acknowledgment date         Now
+//	PO101-PO104                       line_number, quantity, uom, unit_price.amount
+//	PO106… ID pairs                   VP vendor_item, BP buyer_item, UP upc; SK sku when none
+//	ACK01, ACK02, ACK03               LineAcks[line_number].Status (IA) and Quantity (the
+//	                                  ordered quantity; 0 for rejections), uom
+//	ACK04 "068", ACK05                LineAcks[line_number].Date, if given
+//	CTT01, CTT02                      number of PO1, sum of quantities
+//
+// # 846 inventory advice
+//
+//	X12                               canonical InventoryAdvice
+//	BIA01 "00", BIA02                 InventoryReportType (DD)
+//	BIA03 reference                   the set control number (written); not read
+//	BIA04, BIA05 date, time           as_of (written in Location; read as UTC); a header
+//	                                  DTM 405 wins when read
+//	N1 WH, N103, N104 (header)        items[].warehouse when all items share one
+//	                                  (N103 WarehouseIDQualifier, ZZ); read: N104, else N102
+//	LIN01                             1, 2, 3… (written); not read
+//	LIN SK / UP (written)             items[].sku / upc
+//	LIN pairs (read)                  sku by Options.SKUPrecedence, upc from UP, else UA
+//	QTY 33, QTY02, QTY03              quantity_available (may be negative), uom
+//	QTY 17                            quantity_on_hand (not negative when read)
+//	N1 WH after an item's QTYs        that item's warehouse, when items differ
+//	CTT01                             number of items (written); not read
+//
+// A quantity not reported is left out (nil), which is not zero; a read
+// item with a quantity but no QTY03 gets uom EA. Read problems are
+// *MappingError: no BIA or LIN, an item without a usable ID, a QTY02 that
+// is missing or not a number, a QTY outside a LIN loop, two units for one
+// item.
 package x12
