@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -66,4 +67,49 @@ func TestEDITranslateAndParse(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &ps); err != nil || ps.Set != "850" || ps.Segments[0][0] != "ST" {
 		t.Fatalf("parsed set: %v %+v", err, ps)
 	}
+}
+
+func TestEDIRender(t *testing.T) {
+	dir := t.TempDir()
+	order := copyFile(t, "../../canonical/testdata/paklog.order.v1.valid.json", dir, "order.json")
+	confirm := copyFile(t, "../../canonical/testdata/paklog.ship_confirm.v1.valid.json", dir, "confirm.json")
+	for _, tc := range []struct {
+		set  string
+		args []string
+		want []string
+	}{
+		{"856", []string{"--order", order, "--confirm", confirm}, []string{"GS*SH*", "ST*856*0007~", "HL*1**S*1~", "MAN*CP*"}},
+		{"945", []string{"--order", order, "--confirm", confirm}, []string{"GS*SW*", "ST*945*0007~", "W06*"}},
+		{"855", []string{"--order", order}, []string{"GS*PR*", "ST*855*0007~", "BAK*"}},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			args := append([]string{"edi", "render", "--set", tc.set, "--control", "7", "--receiver", "ZZ:ACME"}, tc.args...)
+			code, out, errOut := paklog(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range append(tc.want, "*ZZ*ACME           *", "*000000007*0*P*") {
+				if !strings.Contains(out, w) {
+					t.Errorf("the %s lacks %q:\n%s", tc.set, w, out)
+				}
+			}
+			// What the hub writes, the hub reads back as valid.
+			rendered := writeFile(t, dir, "out.edi", out)
+			if code, vout, _ := paklog(t, "edi", "validate", rendered); code != 0 {
+				t.Fatalf("the rendered %s does not validate:\n%s", tc.set, vout)
+			}
+		})
+	}
+	if code, _, errOut := paklog(t, "edi", "render", "--set", "856", "--order", order); code != 1 || !strings.Contains(errOut, "--confirm") {
+		t.Fatalf("856 without --confirm: exit %d %s", code, errOut)
+	}
+}
+
+func copyFile(t *testing.T, from, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, string(b))
 }
