@@ -12,9 +12,10 @@ import (
 )
 
 // FunctionalAck is the acknowledgement of one functional group, built from
-// the Decoder's events and written as a 997: an AK2 loop per transaction
-// set (AK3/AK4 for its segment and element errors, AK5 accepted or
-// rejected with its codes) and an AK9 for the group.
+// the Decoder's events and written as a 997 (Write997) or a 999
+// (Write999): an AK2 loop per transaction set (AK3/AK4 or IK3/IK4 for its
+// segment and element errors, AK5 or IK5 accepted or rejected with its
+// codes) and an AK9 for the group. Both are written from the same result.
 //
 // It keeps the IDs, control numbers and errors of the group's sets, not
 // their segments.
@@ -25,6 +26,7 @@ type FunctionalAck struct {
 
 type setAck struct {
 	id, control string
+	ref         string   // ST03, the implementation convention (AK203)
 	codes       []string // AK502 codes
 	segments    []segmentAck
 }
@@ -32,6 +34,7 @@ type setAck struct {
 type segmentAck struct {
 	id       string
 	position int
+	loop     string // AK303, when known
 	code     string // AK304; "8" when only its elements are wrong
 	elements []*ValidationError
 }
@@ -43,7 +46,7 @@ func NewFunctionalAck(g *FunctionalGroup) *FunctionalAck { return &FunctionalAck
 // Add records the result of a transaction set of the group (at its SetEnd
 // event).
 func (a *FunctionalAck) Add(ts *TransactionSet) {
-	sa := setAck{id: ts.ID, control: ts.ControlNumber}
+	sa := setAck{id: ts.ID, control: ts.ControlNumber, ref: ts.ImplementationReference}
 	addCode := func(c string) {
 		if !slices.Contains(sa.codes, c) {
 			sa.codes = append(sa.codes, c)
@@ -56,6 +59,9 @@ func (a *FunctionalAck) Add(ts *TransactionSet) {
 		case errors.As(err, &ve) && (ve.Code.Element == "AK304" || ve.Code.Element == "AK403"):
 			addCode("5")
 			seg := sa.segment(ve.SegmentID, ve.Position)
+			if seg.loop == "" {
+				seg.loop = ve.Loop
+			}
 			if ve.Code.Element == "AK304" {
 				seg.code = ve.Code.Value
 			} else if len(seg.elements) < 99 {
@@ -111,22 +117,57 @@ func (a *FunctionalAck) Code() string {
 // number controlNumber (4 to 9 characters), inside the functional group
 // ("FA") the caller has begun on w.
 func (a *FunctionalAck) Write997(w *Writer, controlNumber string) error {
+	return a.write(w, controlNumber, Ack997)
+}
+
+// Implementation999 is the implementation convention of the 999 this
+// package writes: ST03 of the 999 and GS08 of its group.
+const Implementation999 = "005010X231"
+
+// Write999 writes the acknowledgement as a 999 implementation
+// acknowledgement (005010X231) with control number controlNumber (4 to 9
+// characters), inside the functional group ("FA", GS08 "005010X231") the
+// caller has begun on w: AK1 with the group's GS08 (AK103), AK2 with each
+// set's ST03 (AK203), IK3 for a segment in error (segment ID, position,
+// loop when known, IK304 code), IK4 for each of its element errors
+// (position, element number, IK403 code, copy of the bad value), IK5 and
+// AK9. The codes are those of the 997: IK304, IK403 and IK502 share their
+// values with AK304, AK403 and AK502 for the problems this package finds.
+// No CTX segment is written.
+func (a *FunctionalAck) Write999(w *Writer, controlNumber string) error {
+	return a.write(w, controlNumber, Ack999)
+}
+
+func (a *FunctionalAck) write(w *Writer, controlNumber string, kind AckKind) error {
 	g := a.Group
+	name, segID, elemID, setID := "997", "AK3", "AK4", "AK5"
+	st := &TransactionSet{ID: "997", ControlNumber: controlNumber}
+	ak1 := []string{g.FunctionalID, g.ControlNumber}
+	if kind == Ack999 {
+		name, segID, elemID, setID = "999", "IK3", "IK4", "IK5"
+		st = &TransactionSet{ID: "999", ControlNumber: controlNumber, ImplementationReference: Implementation999}
+		ak1 = append(ak1, g.Version)
+	}
 	steps := []func() error{
-		func() error { return w.BeginSet(&TransactionSet{ID: "997", ControlNumber: controlNumber}) },
-		func() error { return w.Write("AK1", g.FunctionalID, g.ControlNumber) },
+		func() error { return w.BeginSet(st) },
+		func() error { return w.Write("AK1", ak1...) },
 	}
 	for _, s := range a.sets {
-		steps = append(steps, func() error { return w.Write("AK2", s.id, s.control) })
+		steps = append(steps, func() error {
+			if kind == Ack999 {
+				return w.Write("AK2", s.id, s.control, s.ref)
+			}
+			return w.Write("AK2", s.id, s.control)
+		})
 		for _, seg := range s.segments {
-			steps = append(steps, func() error { return w.Write("AK3", seg.id, strconv.Itoa(seg.position), "", seg.code) })
+			steps = append(steps, func() error { return w.Write(segID, seg.id, strconv.Itoa(seg.position), seg.loop, seg.code) })
 			for _, e := range seg.elements {
 				pos := Simple(strconv.Itoa(e.Element))
 				if e.Component > 0 {
 					pos = Composite(strconv.Itoa(e.Element), strconv.Itoa(e.Component))
 				}
 				steps = append(steps, func() error {
-					return w.WriteValues("AK4", pos, Simple(e.ElementRef), Simple(e.Code.Value), Simple(ackCopy(e.Value, w.cur)))
+					return w.WriteValues(elemID, pos, Simple(e.ElementRef), Simple(e.Code.Value), Simple(ackCopy(e.Value, w.cur)))
 				})
 			}
 		}
@@ -135,7 +176,7 @@ func (a *FunctionalAck) Write997(w *Writer, controlNumber string) error {
 			if len(s.codes) > 0 {
 				status = "R"
 			}
-			return w.Write("AK5", append([]string{status}, s.codes[:min(len(s.codes), 5)]...)...)
+			return w.Write(setID, append([]string{status}, s.codes[:min(len(s.codes), 5)]...)...)
 		})
 	}
 	steps = append(steps, func() error {
@@ -151,7 +192,7 @@ func (a *FunctionalAck) Write997(w *Writer, controlNumber string) error {
 	}, w.EndSet)
 	for _, step := range steps {
 		if err := step(); err != nil {
-			return fmt.Errorf("writing the 997 for group %s: %w", g.ControlNumber, err)
+			return fmt.Errorf("writing the %s for group %s: %w", name, g.ControlNumber, err)
 		}
 	}
 	return nil
@@ -228,13 +269,50 @@ func (ic *Interchange) Reply(controlNumber, date, clock string) *Interchange {
 }
 
 // Reply returns the header of a functional acknowledgement group ("FA")
-// answering g: application sender and receiver swapped, same version
-// without its industry suffix ("004010VICS" answers in "004010").
+// answering g with 997s: application sender and receiver swapped, same
+// version without its industry suffix ("004010VICS" answers in "004010").
+// For 999s, set the reply's Version to Implementation999.
 func (g *FunctionalGroup) Reply(controlNumber, date, clock string) *FunctionalGroup {
 	return &FunctionalGroup{
 		FunctionalID: "FA", ApplicationSender: g.ApplicationReceiver, ApplicationReceiver: g.ApplicationSender,
 		Date: date, Time: clock, ControlNumber: controlNumber, Agency: "X", Version: g.Version[:min(len(g.Version), 6)],
 	}
+}
+
+// AckKind chooses the functional acknowledgement that answers a group.
+type AckKind uint8
+
+const (
+	// Ack997 answers with 997 Functional Acknowledgments (the zero value).
+	Ack997 AckKind = iota
+	// Ack999 answers with 999 Implementation Acknowledgments (005010X231).
+	Ack999
+	// AckByVersion answers groups of version 005010 and later (GS08) with
+	// a 999, earlier ones with a 997.
+	AckByVersion
+)
+
+func (k AckKind) String() string {
+	switch k {
+	case Ack997:
+		return "997"
+	case Ack999:
+		return "999"
+	case AckByVersion:
+		return "by version"
+	}
+	return "AckKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// For returns the kind, 997 or 999, that answers group g.
+func (k AckKind) For(g *FunctionalGroup) AckKind {
+	if k != AckByVersion {
+		return k
+	}
+	if len(g.Version) >= 6 && isDigits(g.Version[:6]) && g.Version[:6] >= "005010" {
+		return Ack999
+	}
+	return Ack997
 }
 
 // AckConfig configures Acknowledge. ControlNumber is required.
@@ -244,9 +322,12 @@ type AckConfig struct {
 	ControlNumber func(segment string) string
 	// Now gives the date and time of the acknowledgements; time.Now if nil.
 	Now func() time.Time
-	// SkipAccepted writes no 997 for a group whose sets are all accepted,
-	// and no TA1 for an interchange without problems unless its ISA14
-	// asks for one.
+	// Kind is the partner's choice of functional acknowledgement: 997 (the
+	// zero value), 999, or by the group's version.
+	Kind AckKind
+	// SkipAccepted writes no 997 or 999 for a group whose sets are all
+	// accepted (AK901 "A"), and no TA1 for an interchange without problems
+	// unless its ISA14 asks for one.
 	SkipAccepted bool
 	// Options for reading the stream, e.g. WithSpecs to check set contents.
 	Options []Option
@@ -259,9 +340,11 @@ type AckConfig struct {
 //   - a TA1 when the interchange has problems (rejected, TA104 "R", with
 //     the note code of the first) or asks for one (ISA14 "1"); a rejected
 //     interchange's groups are not acknowledged;
-//   - otherwise one FA group with a 997 per received functional group,
+//   - otherwise a 997 or 999 (cfg.Kind) per received functional group,
 //     except groups of acknowledgements (GS01 "FA"), which are never
-//     acknowledged.
+//     acknowledged; consecutive acknowledgements of the same kind and
+//     version, for the same application sender and receiver (GS02,
+//     GS03), share one FA group.
 //
 // It returns what no acknowledgement can carry, as an ErrorList: the
 // stream-level problems (data outside interchanges) and the interchanges
@@ -344,15 +427,33 @@ func writeAcks(w *Writer, ic *Interchange, acks []*FunctionalAck, cfg AckConfig,
 			return fmt.Errorf("acknowledging interchange %s: %w", ic.ControlNumber, err)
 		}
 	}
-	if len(groups) > 0 {
-		if err := w.BeginGroup(groups[0].Group.Reply(cfg.ControlNumber("GS"), t.Format("20060102"), clock)); err != nil {
-			return fmt.Errorf("acknowledging interchange %s: %w", ic.ControlNumber, err)
+	// A group of acknowledgements answers the application sender of the
+	// groups it acknowledges, in one version.
+	open := ""
+	for _, a := range groups {
+		kind := cfg.Kind.For(a.Group)
+		reply := a.Group.Reply("", t.Format("20060102"), clock)
+		if kind == Ack999 {
+			reply.Version = Implementation999
 		}
-		for _, a := range groups {
-			if err := a.Write997(w, cfg.ControlNumber("ST")); err != nil {
-				return err
+		key := reply.Version + "\x00" + reply.ApplicationSender + "\x00" + reply.ApplicationReceiver
+		if open != key {
+			if open != "" {
+				if err := w.EndGroup(); err != nil {
+					return err
+				}
 			}
+			reply.ControlNumber = cfg.ControlNumber("GS")
+			if err := w.BeginGroup(reply); err != nil {
+				return fmt.Errorf("acknowledging interchange %s: %w", ic.ControlNumber, err)
+			}
+			open = key
 		}
+		if err := a.write(w, cfg.ControlNumber("ST"), kind); err != nil {
+			return err
+		}
+	}
+	if open != "" {
 		if err := w.EndGroup(); err != nil {
 			return err
 		}

@@ -60,15 +60,24 @@
 // Transaction set specifications are data (see ParseSpecs for the format):
 // segment order, loops, mandatory segments and maximum use, element types
 // (AN, ID, N0-N9, R, DT, TM), lengths, code lists, composites and syntax
-// notes. StandardSpecs holds the 850, 940 and 997 of version 004010; with
-// WithSpecs, the Decoder checks each set against its specification and
-// reports AK304 and AK403 codes with messages such as
+// notes, repeating elements, hierarchical loops (the 856's HL). A
+// version's tables can start from an earlier version's. StandardSpecs
+// holds the 850, 856, 940 and 997 of version 004010 and the 997 and 999 of
+// 005010; with WithSpecs, the Decoder checks each set against its
+// specification and reports AK304 and AK403 codes, and the loop of the
+// segment, with messages such as
 //
 //	line 27, W01 (segment 12 of set 0003): W0101 "4x" is not numeric (R)
 //
-// FunctionalAck turns a group's results into a 997, Interchange.TA1 an
-// interchange's into a TA1, and Acknowledge writes every acknowledgement
-// a stream calls for.
+// FunctionalAck turns a group's results into a 997 or a 999 (IK3/IK4/IK5
+// carry the same codes), Interchange.TA1 an interchange's into a TA1, and
+// Acknowledge writes every acknowledgement a stream calls for, 997 or 999
+// per partner (AckConfig.Kind), accepted groups included or not.
+//
+// In the other direction, ParseFunctionalAck reads a 997 or 999 a partner
+// sent, and AckMatcher matches it to the groups and sets we sent: accepted,
+// accepted with errors, partially accepted or rejected, and the sets the
+// acknowledgement does not mention.
 //
 // Writer writes segments with a partner's delimiters and line endings,
 // builds the ISA from an Interchange, computes SE01, GE01 and IEA01, and

@@ -1,6 +1,7 @@
 package x12
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,6 +65,10 @@ var (
 	ErrSegmentNotInSet = errors.New("x12: segment not in defined transaction set")
 	// ErrSegmentOrder: a segment of the set, out of its place (AK304 7).
 	ErrSegmentOrder = errors.New("x12: segment not in proper sequence")
+	// ErrHierarchy: a hierarchical loop (the 856's HL) is broken: an ID
+	// used twice, a parent that is not an earlier level, a level the set
+	// does not allow (AK403 7).
+	ErrHierarchy = errors.New("x12: hierarchical structure broken")
 
 	// Element errors (also used for the ISA's fixed-width fields).
 
@@ -128,16 +133,60 @@ func (c Code) Description() string {
 	switch c.Element {
 	case "TA105":
 		return ta1Notes[c.Value]
-	case "AK502", "IK502":
+	case "AK502":
 		return ak5Codes[c.Value]
+	case "IK502":
+		return cmp.Or(ak5Codes[c.Value], ik5Codes[c.Value])
 	case "AK905":
 		return ak9Codes[c.Value]
-	case "AK304", "IK304":
+	case "AK304":
 		return ak3Codes[c.Value]
-	case "AK403", "IK403":
+	case "IK304":
+		return cmp.Or(ak3Codes[c.Value], ik3Codes[c.Value])
+	case "AK403":
 		return ak4Codes[c.Value]
+	case "IK403":
+		return cmp.Or(ak4Codes[c.Value], ik4Codes[c.Value])
+	case "AK501", "IK501", "AK901":
+		return ackStatusCodes[c.Value]
 	}
 	return ""
+}
+
+// ackStatusCodes are code lists 717 (AK501, IK501) and 715 (AK901, which
+// adds "P").
+var ackStatusCodes = map[string]string{
+	"A": "Accepted",
+	"E": "Accepted But Errors Were Noted",
+	"M": "Rejected, Message Authentication Code (MAC) Failed",
+	"P": "Partially Accepted, At Least One Transaction Set Was Rejected",
+	"R": "Rejected",
+	"W": "Rejected, Assurance Failed Validity Tests",
+	"X": "Rejected, Content After Decryption Could Not Be Analyzed",
+}
+
+// ik5Codes, ik3Codes and ik4Codes are the implementation codes that code
+// lists 618 (IK502), 620 (IK304) and 621 (IK403) add to those of the 997.
+var ik5Codes = map[string]string{
+	"I5": "Implementation One or More Segments in Error",
+	"I6": "Implementation Convention Not Supported",
+}
+
+var ik3Codes = map[string]string{
+	"I4": "Implementation \"Not Used\" Segment Present",
+	"I6": "Implementation Dependent Segment Missing",
+	"I7": "Implementation Loop Occurs Under Minimum Times",
+	"I8": "Implementation Segment Below Minimum Use",
+	"I9": "Implementation Dependent \"Not Used\" Segment Present",
+}
+
+var ik4Codes = map[string]string{
+	"I10": "Implementation \"Not Used\" Data Element Present",
+	"I11": "Implementation Too Few Repetitions",
+	"I12": "Implementation Pattern Match Failure",
+	"I13": "Implementation Dependent \"Not Used\" Data Element Present",
+	"I6":  "Code Value Not Used in Implementation",
+	"I9":  "Implementation Dependent Data Element Missing",
 }
 
 func ta1Code(v string) Code { return Code{"TA105", v} }
@@ -273,10 +322,14 @@ type ValidationError struct {
 	// ElementRef is the element's number in the X12 dictionary, e.g. "353"
 	// (AK402), when a specification gives it.
 	ElementRef string
-	Value      string // the offending value, if any
-	Detail     string // what is wrong, for humans, without the location
-	Code       Code   // acknowledgement code (TA105, AK502, AK905, AK304, AK403)
-	Err        error  // the sentinel (ErrSegmentCount, ...)
+	// Loop identifies the specification loop holding the segment (AK303,
+	// IK303): its first segment's ID, e.g. "N1"; "" at the set's top level,
+	// for envelope problems and for a segment out of place.
+	Loop   string
+	Value  string // the offending value, if any
+	Detail string // what is wrong, for humans, without the location
+	Code   Code   // acknowledgement code (TA105, AK502, AK905, AK304, AK403)
+	Err    error  // the sentinel (ErrSegmentCount, ...)
 }
 
 func (e *ValidationError) Error() string {

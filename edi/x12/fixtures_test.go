@@ -249,6 +249,13 @@ func TestFixturesExpectedProblems(t *testing.T) {
 			{ErrControlNumberMismatch, "TA105 001", 31},
 			{ErrTrailingData, "", 32},
 		},
+		"x12-940-set-errors.edi": {
+			{ErrNotNumeric, "AK403 6", 11},
+			{ErrSegmentCount, "AK502 4", 12},
+			{ErrSegmentMissing, "AK304 3", 14},
+			{ErrTooLong, "AK403 5", 15},
+			{ErrSegmentNotInSet, "AK304 6", 16},
+		},
 		"x12-850-short-isa.edi": {
 			{ErrTooShort, "TA105 011", 1},
 			{ErrTooShort, "TA105 013", 1},

@@ -5,7 +5,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,12 +32,19 @@ import (
 //
 // A line "..." ends a partial description: the elements after it are not
 // checked. An element line is: position, data element number, requirement (M
-// mandatory, O optional, X conditional), type (AN, ID, N0-N9, R, DT, TM, B),
+// mandatory, O optional, X conditional, followed by the maximum number of
+// repetitions for a repeating element: "O10", "M>1"), type (AN, ID, N0-N9, R, DT, TM, B),
 // minimum and maximum length, name. A composite line has a C-number and no
 // type, and its components follow, indented. Lines such as P0102 are the
 // segment's syntax notes: P paired (all or none), R required (at least
 // one), E exclusion (at most one), C conditional (if the first, then all
 // the others), L list conditional (if the first, then at least one other).
+//
+// A version's dictionary can start from an earlier version's with a first
+// line "BASE 004010": its segments are copied, and the SEG entries that
+// follow replace them (005010 adds AK103 and AK203 to the 004010 segments,
+// for instance). codes.txt takes a BASE line too; its CODES lines then
+// replace the base's list for their element.
 //
 // codes.txt lists valid codes of ID elements whose codes matter:
 //
@@ -52,6 +61,16 @@ import (
 //	  N1 O 1
 //	  N3 O 2
 //	SE M 1
+//
+// A HIERARCHY line, right after the SET line, makes a loop hierarchical, the way the 856's HL loop
+// is: it names the segment, the positions of its ID, parent ID and level
+// code elements, and the level codes the set allows:
+//
+//	HIERARCHY HL 1 2 3 S O P T I
+//
+// Each HL01 must be unique in the set, each HL02 must name an HL before it,
+// and HL03 must be one of the levels (AK403 7 for all three: X12 has no
+// code of its own for a broken hierarchy).
 //
 // Segments of a set that the dictionary does not describe are checked for
 // placement and count only.
@@ -81,6 +100,16 @@ type SetSpec struct {
 	segments map[string]*SegmentSpec
 	codes    map[string]map[string]bool
 	inSet    map[string]bool // segment IDs used anywhere in the set
+	hier     *hierarchy      // the HIERARCHY line, if any
+}
+
+// hierarchy describes a hierarchical loop: the segment that opens each
+// level, its ID, parent ID and level code elements, and the levels
+// allowed.
+type hierarchy struct {
+	seg                  string
+	id, parent, levelPos int
+	levels               map[string]bool
 }
 
 // specNode is a segment or a loop in a set's table.
@@ -115,9 +144,12 @@ type syntaxNote struct {
 
 // ElementSpec describes a simple element, or a composite with Components.
 type ElementSpec struct {
-	Ref        string // data element number, e.g. "353", or composite "C030"
-	Name       string
-	Req        byte   // 'M', 'O' or 'X'
+	Ref  string // data element number, e.g. "353", or composite "C030"
+	Name string
+	Req  byte // 'M', 'O' or 'X'
+	// Repeat is the maximum number of repetitions of a repeating element
+	// (math.MaxInt32 for ">1"), 0 for an element that does not repeat.
+	Repeat     int
 	Type       string // AN, ID, N0-N9, R, DT, TM, B; "" for a composite
 	Min, Max   int
 	Components []ElementSpec
@@ -143,7 +175,7 @@ var standardSpecs = sync.OnceValues(func() (*Specs, error) {
 })
 
 // StandardSpecs returns the specifications shipped with the package:
-// 850, 940 and 997 in version 004010. It panics only if the embedded tables
+// 850, 856, 940 and 997 in version 004010; 997 and 999 in version 005010. It panics only if the embedded tables
 // are broken, which the package's tests rule out.
 func StandardSpecs() *Specs {
 	s, err := standardSpecs()
@@ -212,9 +244,9 @@ func ParseSpecs(fsys fs.FS) (*Specs, error) {
 			}
 			errs = append(errs, p.errs...)
 		}
-		read("segments.txt", func(p *specParser) { p.segments(v.segments) })
+		read("segments.txt", func(p *specParser) { p.segments(v.segments, specs.versions) })
 		if _, err := fs.Stat(fsys, path.Join(version, "codes.txt")); err == nil {
-			read("codes.txt", func(p *specParser) { p.codes(v.codes) })
+			read("codes.txt", func(p *specParser) { p.codes(v.codes, specs.versions) })
 		}
 		for _, seg := range v.segments {
 			for i := range seg.Elements {
@@ -281,16 +313,38 @@ func (p *specParser) next() (indent int, fields []string, ok bool) {
 	return 0, nil, false
 }
 
-func (p *specParser) segments(into map[string]*SegmentSpec) {
+// base returns the version named by a "BASE <version>" line, which must
+// come first and name a version parsed before (an earlier directory name).
+func (p *specParser) base(f []string, first bool, versions map[string]*specVersion) *specVersion {
+	if len(f) != 2 || !first {
+		p.errorf("want BASE <version> on the first line only")
+		return nil
+	}
+	v := versions[f[1]]
+	if v == nil {
+		p.errorf("BASE %s: no such version before this one", f[1])
+	}
+	return v
+}
+
+func (p *specParser) segments(into map[string]*SegmentSpec, versions map[string]*specVersion) {
 	var seg *SegmentSpec
 	var composite *ElementSpec
 	compositeIndent := 0
-	for {
+	inherited := map[string]bool{}
+	for first := true; ; first = false {
 		indent, f, ok := p.next()
 		if !ok {
 			return
 		}
 		switch {
+		case f[0] == "BASE":
+			if b := p.base(f, first, versions); b != nil {
+				for id, s := range b.segments {
+					into[id] = s.clone()
+					inherited[id] = true
+				}
+			}
 		case f[0] == "SEG":
 			if len(f) < 2 || !validSegmentID(f[1]) {
 				p.errorf("SEG needs a segment ID")
@@ -298,9 +352,10 @@ func (p *specParser) segments(into map[string]*SegmentSpec) {
 				continue
 			}
 			seg = &SegmentSpec{ID: f[1], Name: strings.Join(f[2:], " ")}
-			if into[seg.ID] != nil {
+			if into[seg.ID] != nil && !inherited[seg.ID] {
 				p.errorf("segment %s described twice", seg.ID)
 			}
+			delete(inherited, seg.ID)
 			into[seg.ID] = seg
 			composite = nil
 		case seg == nil:
@@ -319,11 +374,12 @@ func (p *specParser) segments(into map[string]*SegmentSpec) {
 			composite = nil
 			if len(f) >= 3 && strings.HasPrefix(f[1], "C") {
 				pos, err := strconv.Atoi(f[0])
-				if err != nil || pos != len(seg.Elements)+1 || (f[2] != "M" && f[2] != "O" && f[2] != "X") {
+				req, repeat, ok := requirement(f[2])
+				if err != nil || pos != len(seg.Elements)+1 || !ok {
 					p.errorf("composite %q: want position %d, C-number, M/O/X, name", strings.Join(f, " "), len(seg.Elements)+1)
 					continue
 				}
-				seg.Elements = append(seg.Elements, ElementSpec{Ref: f[1], Req: f[2][0], Name: strings.Join(f[3:], " ")})
+				seg.Elements = append(seg.Elements, ElementSpec{Ref: f[1], Req: req, Repeat: repeat, Name: strings.Join(f[3:], " ")})
 				composite = &seg.Elements[len(seg.Elements)-1]
 				compositeIndent = indent
 				continue
@@ -352,22 +408,56 @@ func (p *specParser) element(f []string, wantPos int) (ElementSpec, bool) {
 	min, err2 := strconv.Atoi(f[4])
 	max, err3 := strconv.Atoi(f[5])
 	e := ElementSpec{Ref: f[1], Req: 'O', Type: f[3], Min: min, Max: max, Name: strings.Join(f[6:], " ")}
+	req, repeat, reqOK := requirement(f[2])
 	switch {
 	case err1 != nil || pos != wantPos:
 		p.errorf("element %q: position %s, want %d", strings.Join(f, " "), f[0], wantPos)
-	case f[2] != "M" && f[2] != "O" && f[2] != "X":
-		p.errorf("element %q: requirement %q is not M, O or X", strings.Join(f, " "), f[2])
+	case !reqOK:
+		p.errorf("element %q: requirement %q is not M, O or X (with an optional repeat count)", strings.Join(f, " "), f[2])
 	case !validType(e.Type):
 		p.errorf("element %q: unknown type %q", strings.Join(f, " "), e.Type)
 	case err2 != nil || err3 != nil || min < 0 || max < min || max == 0:
 		p.errorf("element %q: bad lengths %s/%s", strings.Join(f, " "), f[4], f[5])
 	default:
-		e.Req = f[2][0]
+		e.Req, e.Repeat = req, repeat
 		return e, true
 	}
 	// A bad line at the right position still takes its place, so that the
 	// lines after it are not reported as misplaced too.
 	return e, err1 == nil && pos == wantPos
+}
+
+// requirement parses "M", "O" or "X", followed for a repeating element by
+// its maximum number of repetitions ("O10", "M>1").
+func requirement(s string) (req byte, repeat int, ok bool) {
+	if s == "" || !strings.ContainsRune("MOX", rune(s[0])) {
+		return 0, 0, false
+	}
+	switch rest := s[1:]; {
+	case rest == "":
+	case rest == ">1":
+		repeat = math.MaxInt32
+	default:
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 2 {
+			return 0, 0, false
+		}
+		repeat = n
+	}
+	return s[0], repeat, true
+}
+
+// clone copies a segment description for another version's dictionary,
+// which links its own code lists to it.
+func (s *SegmentSpec) clone() *SegmentSpec {
+	c := *s
+	c.notes = nil
+	c.Notes = slices.Clone(s.Notes)
+	c.Elements = slices.Clone(s.Elements)
+	for i := range c.Elements {
+		c.Elements[i].Components = slices.Clone(c.Elements[i].Components)
+	}
+	return &c
 }
 
 func validType(t string) bool {
@@ -378,11 +468,25 @@ func validType(t string) bool {
 	return len(t) == 2 && t[0] == 'N' && t[1] >= '0' && t[1] <= '9'
 }
 
-func (p *specParser) codes(into map[string]map[string]bool) {
-	for {
+func (p *specParser) codes(into map[string]map[string]bool, versions map[string]*specVersion) {
+	inherited := map[string]bool{}
+	for first := true; ; first = false {
 		_, f, ok := p.next()
 		if !ok {
 			return
+		}
+		if f[0] == "BASE" {
+			if b := p.base(f, first, versions); b != nil {
+				for ref, m := range b.codes {
+					into[ref] = m
+					inherited[ref] = true
+				}
+			}
+			continue
+		}
+		if len(f) >= 3 && inherited[f[1]] {
+			delete(into, f[1]) // replaced, not merged: the base's map is shared
+			delete(inherited, f[1])
 		}
 		if f[0] != "CODES" || len(f) < 3 {
 			p.errorf("want CODES <element number> <code>...")
@@ -433,6 +537,27 @@ func (p *specParser) set(version string) *SetSpec {
 		}
 		if top := stack[len(stack)-1]; len(stack) > 1 && indent != top.indent {
 			p.errorf("indentation does not match the enclosing loop")
+		}
+		if f[0] == "HIERARCHY" {
+			h := &hierarchy{levels: map[string]bool{}}
+			ok := len(f) >= 5 && validSegmentID(f[1])
+			for i, dst := range []*int{&h.id, &h.parent, &h.levelPos} {
+				if ok {
+					n, err := strconv.Atoi(f[2+i])
+					ok = err == nil && n > 0
+					*dst = n
+				}
+			}
+			if !ok || set.hier != nil {
+				p.errorf("want one HIERARCHY <segment> <id position> <parent position> <level position> <level>...")
+				continue
+			}
+			h.seg = f[1]
+			for _, l := range f[5:] {
+				h.levels[l] = true
+			}
+			set.hier = h
+			continue
 		}
 		isLoop := f[0] == "LOOP"
 		if isLoop {

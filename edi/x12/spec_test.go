@@ -2,7 +2,9 @@ package x12
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -223,7 +225,7 @@ func TestSpecValidationErrorFields(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	want := ValidationError{Line: 6, Offset: 174, SegmentID: "W01", Position: 4, SetControlNumber: "0003", Element: 1,
-		Value: "4x", ElementRef: "330", Detail: `"4x" is not numeric (R)`, Code: Code{"AK403", "6"}, Err: ErrNotNumeric}
+		Value: "4x", ElementRef: "330", Loop: "W01", Detail: `"4x" is not numeric (R)`, Code: Code{"AK403", "6"}, Err: ErrNotNumeric}
 	if *ve != want {
 		t.Errorf("got  %+v\nwant %+v", *ve, want)
 	}
@@ -239,13 +241,16 @@ func TestStandardSpecs(t *testing.T) {
 		{"004010VICS", "850", "Purchase Order"},
 		{"004010", "940", "Warehouse Shipping Order"},
 		{"004010", "997", "Functional Acknowledgment"},
+		{"004010", "856", "Ship Notice/Manifest"},
+		{"005010", "997", "Functional Acknowledgment"},
+		{"005010X231", "999", "Implementation Acknowledgment"},
 	} {
 		spec := s.Set(c.version, c.id)
-		if spec == nil || spec.Name != c.name || spec.Version != "004010" {
+		if spec == nil || spec.Name != c.name || spec.Version != c.version[:6] {
 			t.Errorf("Set(%s, %s) = %+v", c.version, c.id, spec)
 		}
 	}
-	if s.Set("005010", "850") != nil || s.Set("004010", "856") != nil {
+	if s.Set("003010", "850") != nil || s.Set("004010", "214") != nil {
 		t.Error("a set that is not shipped was found")
 	}
 	if seg := s.Segment("004010", "AK4"); seg == nil || len(seg.Elements) != 4 || len(seg.Elements[0].Components) != 2 {
@@ -263,7 +268,7 @@ func TestParseSpecsErrors(t *testing.T) {
 	})
 	want := []string{
 		`001000/segments.txt:3: element "03 329 M AN 4 9 Skipped position": position 03, want 2`,
-		`001000/segments.txt:4: element "02 329 Q AN 4 9 Bad req": requirement "Q" is not M, O or X`,
+		`001000/segments.txt:4: element "02 329 Q AN 4 9 Bad req": requirement "Q" is not M, O or X (with an optional repeat count)`,
 		`001000/segments.txt:6: element "01 96 M XX 1 10 Bad type": unknown type "XX"`,
 		`001000/segments.txt:7: element "02 329 M AN 9 4 Bad lengths": bad lengths 9/4`,
 		`001000/segments.txt:8: element "01 96": want position, number, M/O/X, type, min, max, name`,
@@ -284,5 +289,179 @@ func TestParseSpecsErrors(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors\n got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// setErrors decodes one set of id in version, made of segs between ST and
+// SE (SE01 computed), checked against specs, and returns its problems.
+func setErrors(t *testing.T, specs *Specs, version, id string, segs ...string) []error {
+	t.Helper()
+	body := append([]string{"ST*" + id + "*0001"}, segs...)
+	body = append(body, "SE*"+itoa(len(body)+1)+"*0001")
+	in := lines(append(append([]string{"GS*XX*S*R*20240115*0930*1*X*" + version}, body...), "GE*1*1", "IEA*1*000000001")...)
+	d := NewDecoder(strings.NewReader(in), WithSpecs(specs))
+	var out []error
+	for {
+		ev, err := d.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == SetEnd {
+			out = append(out, ev.Set.Errors...)
+		}
+	}
+}
+
+func TestSpecBaseRepeatAndLoopIDs(t *testing.T) {
+	specs, err := ParseSpecs(fstest.MapFS{
+		"009990/segments.txt": {Data: []byte("SEG ST Header\n  01 143 M ID 3 3 Code\n  02 329 M AN 4 9 Control\n" +
+			"SEG SE Trailer\n  01 96 M N0 1 10 Count\n  02 329 M AN 4 9 Control\n" +
+			"SEG AAA Base\n  01 100 M ID 2 2 Code\n")},
+		"009990/codes.txt": {Data: []byte("CODES 100 AA BB\nCODES 101 X Y\n")},
+		"009990/898.txt":   {Data: []byte("SET 898 Base set\nST M 1\nAAA M 1\nSE M 1\n")},
+		// 009991 inherits ST, SE and the codes, and replaces AAA and code list 100.
+		"009991/segments.txt": {Data: []byte("BASE 009990\nSEG AAA Repeating\n  01 100 M3 ID 2 2 Code\n  02 C001 O>1 Composite\n    1 101 M ID 1 1 Kind\n    2 102 O N0 1 2 Number\n")},
+		"009991/codes.txt":    {Data: []byte("BASE 009990\nCODES 100 CC DD\n")},
+		"009991/898.txt":      {Data: []byte("SET 898 Derived set\nST M 1\nLOOP LPA M 2\n  LPA M 1\n  AAA O 1\n  LOOP LPB O 1\n    LPB O 1\n    BBB M 1\nSE M 1\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := specs.Segment("009990", "AAA"); len(got.Elements) != 1 || got.Elements[0].Repeat != 0 {
+		t.Errorf("base AAA changed: %+v", got)
+	}
+	if got := specs.Segment("009991", "AAA"); len(got.Elements) != 2 || got.Elements[0].Repeat != 3 || got.Elements[1].Repeat != math.MaxInt32 {
+		t.Errorf("derived AAA: %+v", got)
+	}
+	if specs.Segment("009991", "ST") == nil {
+		t.Error("ST not inherited")
+	}
+	if errs := setErrors(t, specs, "009990", "898", "AAA*CC"); len(errs) != 1 || !errors.Is(errs[0], ErrInvalidCode) {
+		t.Errorf("base code list: %v", errs)
+	}
+	type want struct {
+		err                    error
+		code, seg, loop, value string
+		elem, comp             int
+	}
+	tests := []struct {
+		name string
+		segs []string
+		want []want
+	}{
+		{name: "valid repetitions", segs: []string{"LPA", "AAA*CC^DD^CC*X:1^Y"}},
+		{
+			name: "repetitions checked one by one and counted",
+			segs: []string{"LPA", "AAA*CC^AA^DD^CC*Z:1^X:x"},
+			want: []want{
+				{ErrTooManyRepetitions, "AK403 12", "AAA", "LPA", "CC^AA^DD^CC", 1, 0},
+				{ErrInvalidCode, "AK403 7", "AAA", "LPA", "AA", 1, 0},
+				{ErrInvalidCode, "AK403 7", "AAA", "LPA", "Z", 2, 1},
+				{ErrNotNumeric, "AK403 6", "AAA", "LPA", "x", 2, 2},
+			},
+		},
+		{
+			name: "loop identifiers of segment errors",
+			segs: []string{"AAA*CC", "LPA", "LPB", "LPA", "LPA", "LPB", "LPB"},
+			want: []want{
+				{ErrSegmentOrder, "AK304 7", "AAA", "", "", 0, 0},
+				{ErrSegmentMissing, "AK304 3", "BBB", "LPB", "", 0, 0},
+				{ErrLoopMaxUse, "AK304 4", "LPA", "LPA", "", 0, 0},
+				{ErrSegmentMissing, "AK304 3", "BBB", "LPB", "", 0, 0},
+				{ErrLoopMaxUse, "AK304 4", "LPB", "LPB", "", 0, 0},
+				{ErrSegmentMissing, "AK304 3", "BBB", "LPB", "", 0, 0},
+			},
+		},
+		{
+			name: "mandatory loop missing",
+			segs: nil,
+			want: []want{{ErrSegmentMissing, "AK304 3", "LPA", "LPA", "", 0, 0}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := setErrors(t, specs, "009991", "898", tt.segs...)
+			if len(errs) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d: %v", len(errs), len(tt.want), errs)
+			}
+			for i, w := range tt.want {
+				var ve *ValidationError
+				if !errors.As(errs[i], &ve) || !errors.Is(ve, w.err) || ve.Code.String() != w.code || ve.SegmentID != w.seg ||
+					ve.Loop != w.loop || ve.Value != w.value || ve.Element != w.elem || ve.Component != w.comp {
+					t.Errorf("problem %d: got %+v, want %+v", i, errs[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseSpecsBaseErrors(t *testing.T) {
+	_, err := ParseSpecs(fstest.MapFS{
+		"001000/segments.txt": {Data: []byte("SEG ST\n  01 143 M ID 3 3 Code\nBASE 000900\n")},
+		"001001/segments.txt": {Data: []byte("BASE 009999\n")},
+		"001002/segments.txt": {Data: []byte("SEG XX\n  01 1 O1 AN 1 1 One is no repeat\n  02 C001 Q2 Bad\n")},
+	})
+	want := []string{
+		`001000/segments.txt:3: want BASE <version> on the first line only`,
+		`001001/segments.txt:1: BASE 009999: no such version before this one`,
+		`001002/segments.txt:2: element "01 1 O1 AN 1 1 One is no repeat": requirement "O1" is not M, O or X (with an optional repeat count)`,
+		`001002/segments.txt:3: composite "02 C001 Q2 Bad": want position 2, C-number, M/O/X, name`,
+	}
+	var got []string
+	var list ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			got = append(got, e.Error())
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors\n got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestSpecHierarchy(t *testing.T) {
+	specs := StandardSpecs()
+	bsn := "BSN*00*SHIP1*20240116*1312"
+	tests := []struct {
+		name string
+		segs []string
+		want []string // code, segment, element, value
+	}{
+		{name: "shipment, order, pack, item", segs: []string{bsn, "HL*1**S", "HL*2*1*O", "PRF*PO1", "HL*3*2*P", "MAN*GM*00012345678901234567", "HL*4*3*I", "LIN**UP*012345678905", "SN1**12*EA", "CTT*4"}},
+		{
+			name: "duplicate ID, unknown and later parents, bad level",
+			segs: []string{bsn, "HL*1**S", "HL*2*3*O", "HL*3*1*O", "HL*3*2*P", "HL*4*4*I", "HL*5*1*X", "HL*6*1*F"},
+			want: []string{"hierarchy HL 2 3", "hierarchy HL 1 3", "hierarchy HL 2 4", "AK403 7 HL 3 X", "hierarchy HL 3 F"},
+		},
+		{
+			name: "mandatory HL loop and element missing",
+			segs: []string{bsn, "CTT*0", "HL*1"},
+			want: []string{"AK304 3 HL 0 ", "AK304 7 HL 0 ", "AK403 1 HL 3 "},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, err := range setErrors(t, specs, "004010", "856", tt.segs...) {
+				var ve *ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("%T %v", err, err)
+				}
+				code := ve.Code.String()
+				if errors.Is(err, ErrHierarchy) {
+					if code != "AK403 7" {
+						t.Errorf("%v: code %s", err, code)
+					}
+					code = "hierarchy"
+				}
+				got = append(got, fmt.Sprintf("%s %s %d %s", code, ve.SegmentID, ve.Element, ve.Value))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
 }

@@ -27,10 +27,14 @@ func (v *setValidator) run(spec *SetSpec, ts *TransactionSet) []error {
 	}
 	v.stack = append(v.stack[:0], v.frame(nil, spec.body))
 	v.stack[0].idx = -1
+	clear(v.hlIDs)
 	for i := range ts.Segments {
 		s := &ts.Segments[i]
 		v.place(s)
 		v.elements(s)
+		if h := spec.hier; h != nil && s.ID == h.seg {
+			v.hierarchy(h, s)
+		}
 	}
 	if n := len(ts.Segments); n > 0 {
 		last := &ts.Segments[n-1]
@@ -47,6 +51,47 @@ type setValidator struct {
 	stack []*vframe
 	pool  []*vframe // frames to reuse
 	errs  []error
+	// loop is the identifier of the loop holding the segment being reported
+	// (its first segment's ID), "" at the set's top level or when unknown.
+	loop string
+	// hlIDs are the hierarchical IDs (HL01) of the set so far.
+	hlIDs map[string]bool
+}
+
+// hierarchy checks one segment of a hierarchical loop: its ID is new, its
+// parent is an earlier one, its level is allowed.
+func (v *setValidator) hierarchy(h *hierarchy, s *Segment) {
+	if v.hlIDs == nil {
+		v.hlIDs = make(map[string]bool)
+	}
+	ref := func(pos int) string {
+		if def := v.spec.segments[s.ID]; def != nil && pos <= len(def.Elements) {
+			return def.Elements[pos-1].Ref
+		}
+		return ""
+	}
+	id, parent, level := s.Element(h.id).String(), s.Element(h.parent).String(), s.Element(h.levelPos).String()
+	switch {
+	case id == "":
+		// a missing mandatory element, reported by the dictionary
+	case v.hlIDs[id]:
+		v.err(s, s.ID, h.id, 0, id, ref(h.id), ak4Code("7"), ErrHierarchy, fmt.Sprintf("%s is the ID of an earlier %s: hierarchical IDs must be unique", quote([]byte(id)), s.ID))
+	default:
+		if len(v.hlIDs) < 1<<20 {
+			v.hlIDs[id] = true
+		}
+	}
+	if parent != "" && (!v.hlIDs[parent] || parent == id) {
+		v.err(s, s.ID, h.parent, 0, parent, ref(h.parent), ak4Code("7"), ErrHierarchy, fmt.Sprintf("parent %s is not the ID of an earlier %s", quote([]byte(parent)), s.ID))
+	}
+	if def := v.spec.segments[s.ID]; def != nil && h.levelPos <= len(def.Elements) {
+		if codes := def.Elements[h.levelPos-1].codes; codes != nil && !codes[level] {
+			return // not a level code at all: reported with the segment's elements
+		}
+	}
+	if len(h.levels) > 0 && level != "" && !h.levels[level] {
+		v.err(s, s.ID, h.levelPos, 0, level, ref(h.levelPos), ak4Code("7"), ErrHierarchy, fmt.Sprintf("level %s is not a level of the %s transaction set", quote([]byte(level)), v.spec.ID))
+	}
 }
 
 // frame returns a frame at the start of body (a loop's first segment
@@ -78,7 +123,7 @@ type vframe struct {
 func (v *setValidator) err(s *Segment, id string, elem, comp int, value, ref string, code Code, sentinel error, detail string) {
 	v.errs = append(v.errs, &ValidationError{
 		Line: s.Line, Offset: s.Offset, SegmentID: id, Position: s.Position, SetControlNumber: v.ts.ControlNumber,
-		Element: elem, Component: comp, Value: value, ElementRef: ref, Detail: detail, Code: code, Err: sentinel,
+		Element: elem, Component: comp, Value: value, ElementRef: ref, Loop: v.loop, Detail: detail, Code: code, Err: sentinel,
 	})
 }
 
@@ -101,9 +146,13 @@ func (v *setValidator) place(s *Segment) {
 			f.idx = k
 			f.count[k]++
 			if n.loop {
+				v.loop = n.id
 				v.loopRepeat(n, f.count[k], s)
 				v.stack = append(v.stack, v.frame(n, n.body))
-			} else if n.max > 0 && f.count[k] > n.max {
+				return
+			}
+			v.loop = loopID(f)
+			if n.max > 0 && f.count[k] > n.max {
 				v.err(s, s.ID, 0, 0, "", "", ak3Code("5"), ErrSegmentMaxUse, fmt.Sprintf("segment %s occurs more than %d times", s.ID, n.max))
 			}
 			return
@@ -111,6 +160,7 @@ func (v *setValidator) place(s *Segment) {
 		if f.loop != nil && f.loop.id == s.ID {
 			v.popTo(d, s)
 			v.missing(f, f.idx+1, len(f.body), s)
+			v.loop = f.loop.id
 			parent := v.stack[d-1]
 			parent.count[parent.idx]++
 			v.loopRepeat(f.loop, parent.count[parent.idx], s)
@@ -120,6 +170,7 @@ func (v *setValidator) place(s *Segment) {
 			return
 		}
 	}
+	v.loop = "" // a segment out of place is in no loop we know of
 	if v.spec.inSet[s.ID] {
 		v.err(s, s.ID, 0, 0, "", "", ak3Code("7"), ErrSegmentOrder, fmt.Sprintf("segment %s is not in its place in the %s transaction set", s.ID, v.spec.ID))
 	} else {
@@ -143,6 +194,15 @@ func (v *setValidator) popTo(d int, s *Segment) {
 	}
 }
 
+// loopID identifies the loop of frame f for AK303/IK303: the ID of its
+// first segment, as X12 standard tables name loops; "" for the set itself.
+func loopID(f *vframe) string {
+	if f.loop == nil {
+		return ""
+	}
+	return f.loop.id
+}
+
 // missing reports the mandatory nodes of f in [from, to) never used, found
 // missing when segment s was read.
 func (v *setValidator) missing(f *vframe, from, to int, s *Segment) {
@@ -152,8 +212,9 @@ func (v *setValidator) missing(f *vframe, from, to int, s *Segment) {
 			continue
 		}
 		what := "segment"
+		v.loop = loopID(f)
 		if n.loop {
-			what = "loop"
+			what, v.loop = "loop", n.id
 		}
 		v.err(s, n.id, 0, 0, "", "", ak3Code("3"), ErrSegmentMissing, fmt.Sprintf("mandatory %s %s is missing before this %s", what, n.id, s.ID))
 	}
@@ -177,22 +238,44 @@ func (v *setValidator) elements(s *Segment) {
 		pos := i + 1
 		el := s.Element(pos)
 		if el.rep != 0 && bytes.IndexByte(el.b, el.rep) >= 0 {
-			v.err(s, s.ID, pos, 0, el.String(), e.Ref, ak4Code("12"), ErrTooManyRepetitions, fmt.Sprintf("%s repeats %d times, it may not repeat", quote(el.b), el.NumRepetitions()))
-			el = el.Repetition(1)
+			n := el.NumRepetitions()
+			if e.Repeat == 0 {
+				v.err(s, s.ID, pos, 0, el.String(), e.Ref, ak4Code("12"), ErrTooManyRepetitions, fmt.Sprintf("%s repeats %d times, it may not repeat", quote(el.b), n))
+				el = el.Repetition(1)
+			} else {
+				if n > e.Repeat {
+					v.err(s, s.ID, pos, 0, el.String(), e.Ref, ak4Code("12"), ErrTooManyRepetitions, fmt.Sprintf("%s repeats %d times, at most %d allowed", quote(el.b), n, e.Repeat))
+				}
+				for r := 1; r <= min(n, e.Repeat); r++ {
+					v.value(s, pos, el.Repetition(r), e)
+				}
+				continue
+			}
 		}
+		v.value(s, pos, el, e)
+	}
+	for i := range def.notes {
+		v.note(s, &def.notes[i], def)
+	}
+}
+
+// value checks one occurrence of element pos: a simple value or a
+// composite.
+func (v *setValidator) value(s *Segment, pos int, el Element, e *ElementSpec) {
+	{
 		if e.Components == nil {
 			if el.comp != 0 && bytes.IndexByte(el.b, el.comp) >= 0 {
 				v.err(s, s.ID, pos, 0, el.String(), e.Ref, ak4Code("13"), ErrTooManyComponents, fmt.Sprintf("%s has components, it is a simple element", quote(el.b)))
-				continue
+				return
 			}
 			v.simple(s, pos, 0, el.b, e)
-			continue
+			return
 		}
 		if el.IsEmpty() {
 			if e.Req == 'M' {
 				v.err(s, s.ID, pos, 0, "", e.Ref, ak4Code("1"), ErrMissingElement, "mandatory element is missing")
 			}
-			continue
+			return
 		}
 		if n := el.NumComponents(); n > len(e.Components) {
 			v.err(s, s.ID, pos, 0, el.String(), e.Ref, ak4Code("13"), ErrTooManyComponents, fmt.Sprintf("%s has %d components, %s has %d", quote(el.b), n, e.Ref, len(e.Components)))
@@ -200,9 +283,6 @@ func (v *setValidator) elements(s *Segment) {
 		for j := range e.Components {
 			v.simple(s, pos, j+1, el.Component(j+1).b, &e.Components[j])
 		}
-	}
-	for i := range def.notes {
-		v.note(s, &def.notes[i], def)
 	}
 }
 
