@@ -19,12 +19,12 @@ import (
 func ediCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "edi",
-		Short: "Offline X12 tools: validate, parse, translate, render",
+		Short: "Offline X12 tools: validate, parse, ack, translate, render",
 		Long: `Offline X12 tools that need no running hub and no database. FILE may be "-" for stdin.
 They read the file as a stream: memory is bounded by the largest transaction set, not
 the file.`,
 	}
-	cmd.AddCommand(ediValidateCmd(), ediParseCmd(), ediTranslateCmd(), ediRenderCmd())
+	cmd.AddCommand(ediValidateCmd(), ediParseCmd(), ediTranslateCmd(), ediAckCmd(), ediRenderCmd())
 	return cmd
 }
 

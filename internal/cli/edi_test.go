@@ -113,3 +113,30 @@ func copyFile(t *testing.T, from, dir, name string) string {
 	}
 	return writeFile(t, dir, name, string(b))
 }
+
+func TestEDIAck(t *testing.T) {
+	set := "../../edi/x12/testdata/constructed/x12-940-set-errors.edi"
+	code, out, errOut := paklog(t, "edi", "ack", set)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"ST*997*0001~", "AK1*OW*77~", "AK2*940*0002~\nAK3*W01*4*W01*8~\nAK4*1*330*6*4x~\nAK5*R*4*5~", "AK9*P*3*3*1~"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("997 lacks %q:\n%s", want, out)
+		}
+	}
+	_, out, _ = paklog(t, "edi", "ack", "--999", set)
+	if !strings.Contains(out, "ST*999*0001*005010X231~") || !strings.Contains(out, "IK4*1*330*6*4x~") {
+		t.Errorf("999:\n%s", out)
+	}
+	// An interchange whose control numbers disagree gets a TA1 rejection, no 997.
+	_, out, _ = paklog(t, "edi", "ack", fx+"ediengine__x12-940-control-number-mismatch.edi")
+	if !strings.Contains(out, "TA1*000003438*") || !strings.Contains(out, "*R*001~") || strings.Contains(out, "ST*997") {
+		t.Errorf("TA1:\n%s", out)
+	}
+	// What the hub sends back validates.
+	_, out, _ = paklog(t, "edi", "ack", set)
+	if code, vout, _ := paklog(t, "edi", "validate", writeFile(t, t.TempDir(), "997.edi", out)); code != 0 {
+		t.Fatalf("the 997 does not validate:\n%s", vout)
+	}
+}
