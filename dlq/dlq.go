@@ -70,7 +70,16 @@ func storeEntry(ctx context.Context, tx *router.Tx, msg *message.Message) error 
 	handler := md.Get(router.MetaDLQHandler)
 	orig := md.Get(router.MetaDLQMessageID)
 	if handler == "" || orig == "" {
-		return fmt.Errorf("dlq message %s lacks %s or %s metadata", msg.UUID, router.MetaDLQHandler, router.MetaDLQMessageID)
+		// Not from the poison middleware (published by hand, or by a future bug): keep
+		// it anyway, under its own id, rather than stall the DLQ behind it.
+		handler, orig = "(unknown)", msg.UUID
+		if md.Get(router.MetaDLQReason) == "" {
+			md.Set(router.MetaDLQReason, "a message on the dlq topic without the poison middleware's metadata")
+		}
+	}
+	payload := []byte(msg.Payload)
+	if payload == nil {
+		payload = []byte{} // the column is NOT NULL; an empty message is still an entry
 	}
 	attempts, _ := strconv.Atoi(md.Get(router.MetaDLQAttempts))
 	failedAt, err := time.Parse(time.RFC3339Nano, md.Get(router.MetaDLQFailedAt))
@@ -80,10 +89,16 @@ func storeEntry(ctx context.Context, tx *router.Tx, msg *message.Message) error 
 	failedAt = failedAt.UTC().Truncate(time.Microsecond)
 	mdJSON, _ := json.Marshal(originalMetadata(md))
 	st := tx.Store()
+	// A replay that fails again reopens its entry (found by replay_of: the replay is a
+	// new message); a redelivered failure updates the entry of the same message.
+	where, key := "handler = ? AND message_uuid = ?", []any{handler, orig}
+	if id, err := strconv.ParseInt(md.Get(router.MetaReplayOf), 10, 64); err == nil {
+		where, key = "id = ?", []any{id}
+	}
 	res, err := tx.Exec(`UPDATE dlq_entries SET status = ?, times_failed = times_failed + 1, last_failed_at = ?,
-		reason = ?, error_chain = ?, error_class = ?, attempts = ? WHERE handler = ? AND message_uuid = ?`,
-		StatusOpen, failedAt, md.Get(router.MetaDLQReason), md.Get(router.MetaDLQErrorChain), md.Get(router.MetaDLQClass),
-		attempts, handler, orig)
+		reason = ?, error_chain = ?, error_class = ?, attempts = ? WHERE `+where,
+		append([]any{StatusOpen, failedAt, md.Get(router.MetaDLQReason), md.Get(router.MetaDLQErrorChain), md.Get(router.MetaDLQClass),
+			attempts}, key...)...)
 	if err != nil {
 		return fmt.Errorf("updating the DLQ entry of %s: %w", orig, err)
 	}
@@ -92,7 +107,7 @@ func storeEntry(ctx context.Context, tx *router.Tx, msg *message.Message) error 
 			payload, metadata, order_id, correlation_id, status, failed_at, last_failed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			orig, handler, md.Get(router.MetaDLQTopic), md.Get(router.MetaDLQClass), md.Get(router.MetaDLQReason),
-			md.Get(router.MetaDLQErrorChain), attempts, []byte(msg.Payload), string(mdJSON),
+			md.Get(router.MetaDLQErrorChain), attempts, payload, string(mdJSON),
 			md.Get(router.MetaOrderID), md.Get(router.MetaCorrelationID), StatusOpen, failedAt, failedAt)
 		if err != nil {
 			return fmt.Errorf("storing the DLQ entry of %s: %w", orig, err)
@@ -160,7 +175,10 @@ func scanEntry(sc interface{ Scan(...any) error }) (Entry, error) {
 	return e, nil
 }
 
-// List returns entries, newest first.
+// MaxList is the most entries one List returns.
+const MaxList = 1000
+
+// List returns entries, newest first, without their payloads.
 func (c *Console) List(ctx context.Context, f Filter) ([]Entry, error) {
 	var where []string
 	var args []any
@@ -176,7 +194,10 @@ func (c *Console) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q := `SELECT ` + entryColumns + ` FROM dlq_entries`
+	f.Limit = min(f.Limit, MaxList)
+	// Listing leaves the payloads out (Get has them): a page of entries stays small
+	// however large the parked messages are.
+	q := `SELECT ` + strings.Replace(entryColumns, "payload", "''", 1) + ` FROM dlq_entries`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -230,6 +251,9 @@ func (c *Console) Replay(ctx context.Context, id int64, force bool) (Entry, erro
 			msg.Metadata.Set(k, v)
 		}
 		msg.Metadata.Set(router.MetaReplayOf, strconv.FormatInt(e.ID, 10))
+		if e.Metadata[router.MetaReplayFreshKey] == "1" {
+			msg.Metadata.Set(router.MetaIdempotencyKey, e.Metadata[router.MetaIdempotencyKey]+"#replay-"+strconv.Itoa(e.ReplayCount+1))
+		}
 		pub, err := c.store.Publisher(tx)
 		if err != nil {
 			return err

@@ -192,11 +192,16 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 	for _, s := range subs {
 		full := r.cfg.Topics.Name(s.topic)
 		r.addTopic(s.topic)
+		poll := r.cfg.PollInterval
+		if s.name != name {
+			// Replays are rare and an operator waits for them, not a partner: poll less.
+			poll = max(10*poll, 250*time.Millisecond)
+		}
 		subscriber, err := r.store.Subscriber(store.SubscriberConfig{
 			ConsumerGroup: name,
 			BatchSize:     r.cfg.BatchSize,
-			PollInterval:  r.cfg.PollInterval,
-			AckDeadline:   r.cfg.HandlerTimeout + 30*time.Second,
+			PollInterval:  poll,
+			AckDeadline:   r.ackDeadline(),
 		}, watermill.NewSlogLogger(r.log.With("component", "subscriber", "handler", s.name)))
 		if err != nil {
 			return err
@@ -227,6 +232,14 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 	return nil
 }
 
+// ackDeadline outlasts every attempt and backoff of one message: were it to expire
+// mid-attempt, watermill-sql would commit the consumer transaction with the attempt's
+// writes in it.
+func (r *Router) ackDeadline() time.Duration {
+	n := time.Duration(r.cfg.Retry.MaxRetries)
+	return (n+1)*r.cfg.HandlerTimeout + n*r.cfg.Retry.MaxInterval + 30*time.Second
+}
+
 // Run creates the tables of every topic, then runs the handlers until ctx ends or Close
 // is called.
 func (r *Router) Run(ctx context.Context) error {
@@ -239,6 +252,8 @@ func (r *Router) Run(ctx context.Context) error {
 	if err := r.store.InitTopics(ctx, topics...); err != nil {
 		return err
 	}
+	// One connection per consumer, and room for the intake and the API's reads.
+	r.store.EnsureConns(len(r.names) + 8)
 	return r.wm.Run(ctx)
 }
 
@@ -361,15 +376,11 @@ func (r *Router) poison(name string) message.HandlerMiddleware {
 			}
 			class := fault.ClassOf(err)
 			topic := r.cfg.Topics.Base(message.SubscribeTopicFromCtx(msg.Context()))
-			if class == fault.Deferred {
-				if d := fault.RetryAfter(err); d > 0 {
-					select {
-					case <-time.After(min(d, r.cfg.HandlerTimeout)):
-					case <-msg.Context().Done():
-					}
-				}
-				return nil, err
-			}
+			// Deferred work (an open breaker) is parked too, with class "deferred", so that
+			// it never waits inside the consumer's transaction: on SQLite that
+			// transaction holds the only writer, on PostgreSQL it holds back every
+			// consumer's snapshot. Automatic replay of deferred entries when their cause
+			// clears belongs to their producer (the carrier breakers).
 			tx, ok := wmsql.TxFromContext(msg.Context())
 			if !ok {
 				return nil, err

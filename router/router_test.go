@@ -153,7 +153,11 @@ func TestPoisonedMessageIsParkedAndReplayedOnce(t *testing.T) {
 		if !strings.Contains(e.Reason, "no warehouse serves SKU-1") || len(e.ErrorChain) != 2 || e.ErrorChain[1] != "no warehouse serves SKU-1" {
 			t.Fatalf("reason %q, chain %q: want the whole error chain", e.Reason, e.ErrorChain)
 		}
-		if o, err := canonical.DecodeOrder(e.Payload); err != nil || o.OrderID != poisoned {
+		full, err := h.console.Get(context.Background(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := canonical.DecodeOrder(full.Payload); err != nil || o.OrderID != poisoned {
 			t.Fatalf("DLQ payload is not the original order: %v", err)
 		}
 		if flaky.get(poisoned) != 0 {
@@ -273,5 +277,73 @@ func TestRetriesSavepointsAndPanics(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// Regressions found in review: a replay that fails again reopens its entry instead of
+// adding one; deferred work is parked without waiting inside the consumer's
+// transaction; an empty message is parked, and the DLQ keeps storing after it.
+func TestReplayFailingAgainDeferredAndEmptyPayloads(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		h := startHub(t, st, func(r *router.Router) error {
+			if err := r.Handle("test.broken", router.TopicFulfilmentOrders, func(ctx context.Context, tx *router.Tx, msg *message.Message) error {
+				if decode(t, msg).OrderNumber == "T-1" {
+					return fault.AsDeferred(errors.New("carrier breaker open"), time.Minute)
+				}
+				return fault.AsPermanent(errors.New("still broken"))
+			}); err != nil {
+				return err
+			}
+			return r.Handle("test.empty", router.TopicFulfilmentShipments, func(ctx context.Context, tx *router.Tx, msg *message.Message) error {
+				return fault.AsValidation(errors.New("empty shipment event"))
+			})
+		})
+		h.accept(t, 0)
+		var entries []dlq.Entry
+		waitFor(t, "the first entry", 10*time.Second, func() bool {
+			entries, _ = h.console.List(context.Background(), dlq.Filter{Handler: "test.broken"})
+			return len(entries) == 1
+		})
+		first := entries[0]
+		if _, err := h.console.Replay(context.Background(), first.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the replay to fail again", 10*time.Second, func() bool {
+			e, _ := h.console.Get(context.Background(), first.ID)
+			return e.Status == dlq.StatusOpen && e.TimesFailed == 2
+		})
+		if entries, _ = h.console.List(context.Background(), dlq.Filter{Handler: "test.broken"}); len(entries) != 1 {
+			t.Fatalf("%d entries after a failed replay, want the one entry reopened", len(entries))
+		}
+
+		// A deferred error is parked as deferred, and does not hold the writer: an
+		// accept right after it commits at once.
+		h.accept(t, 1)
+		waitFor(t, "the deferred entry", 10*time.Second, func() bool {
+			entries, _ = h.console.List(context.Background(), dlq.Filter{Handler: "test.broken"})
+			return len(entries) == 2
+		})
+		if entries[0].ErrorClass != string(fault.Deferred) {
+			t.Fatalf("class %s, want deferred", entries[0].ErrorClass)
+		}
+		start := time.Now()
+		h.accept(t, 2)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("an accept took %s while deferred work waited", d)
+		}
+
+		// An empty message is parked with an empty payload, and entries after it are
+		// still stored.
+		pub, err := st.Publisher(st.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Publish(router.TopicFulfilmentShipments, message.NewMessage("empty-1", nil), message.NewMessage("empty-2", []byte("x"))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "both shipment events parked", 10*time.Second, func() bool {
+			entries, _ = h.console.List(context.Background(), dlq.Filter{Handler: "test.empty"})
+			return len(entries) == 2
+		})
 	})
 }

@@ -53,6 +53,11 @@ func (h *Orders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	key := r.Header.Get("Idempotency-Key")
+	if p := r.Header.Get("X-Paklog-Partner"); len(p) > MaxIdempotencyKey {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
+			Detail: fmt.Sprintf("X-Paklog-Partner is %d characters; at most %d", len(p), MaxIdempotencyKey)})
+		return
+	}
 	if len(key) > MaxIdempotencyKey {
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
 			Detail: fmt.Sprintf("Idempotency-Key is %d characters; at most %d", len(key), MaxIdempotencyKey)})

@@ -73,3 +73,13 @@ func FuzzPrepare(f *testing.F) {
 		}
 	})
 }
+
+// Regression found in review: an overlong id is a 400 the sender can act on, not a
+// database error answered as "try again" (PostgreSQL's index rows are capped).
+func TestPrepareCapsIDs(t *testing.T) {
+	body := strings.Replace(minimal, `"order_number"`, `"source":{"external_id":"`+strings.Repeat("x", 4000)+`"},"order_number"`, 1)
+	_, problems, err := Prepare([]byte(body), "", time.Now())
+	if err != nil || !strings.Contains(problems.Error(), "source.external_id") {
+		t.Fatalf("problems %v, err %v", problems, err)
+	}
+}

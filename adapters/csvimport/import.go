@@ -150,5 +150,5 @@ func rejection(err error) string {
 	if errors.As(err, &c) {
 		return c.Reason
 	}
-	return "not stored, import the file again: " + err.Error()
+	return "not confirmed stored (" + err.Error() + "); import the file again: orders already stored are not doubled"
 }

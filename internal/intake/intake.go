@@ -229,7 +229,6 @@ func (in *Intake) commit(batch []*request) {
 	ctx := context.Background()
 	pending := make(map[string][]*message.Message)
 	var order []string
-	ok := make([]*request, 0, len(batch))
 	err := in.store.InTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
@@ -243,7 +242,6 @@ func (in *Intake) commit(batch []*request) {
 				r.err = err
 			} else {
 				r.res = res
-				ok = append(ok, r)
 				if msg != nil {
 					topic := in.topics.Name(router.InboundTopic(r.item.Source))
 					if _, seen := pending[topic]; !seen {
@@ -272,8 +270,13 @@ func (in *Intake) commit(batch []*request) {
 	})
 	if err != nil {
 		in.log.Error("committing accepted payloads failed; their senders are told to retry", "items", len(batch), "error", err)
-		for _, r := range ok {
-			r.err = fmt.Errorf("committing: %w", err)
+		// Nothing of the batch is stored: every item without an error of its own gets
+		// this one (including items the transaction never reached, when it could not
+		// even begin).
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = fmt.Errorf("committing: %w", err)
+			}
 		}
 	}
 	for _, r := range batch {

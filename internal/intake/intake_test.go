@@ -606,3 +606,17 @@ func BenchmarkAccept(b *testing.B) {
 		})
 	}
 }
+
+// Regression found in review: when the transaction cannot even begin, every waiting
+// caller gets an error (and so a 503), never a zero result with a nil error.
+func TestAcceptWhenTheDatabaseIsGone(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		in := intake.New(st, router.Topics{}, intake.Config{}, nil)
+		defer in.Close()
+		st.DB().Close()
+		res, err := in.Accept(context.Background(), intake.Item{Source: "csv", Partner: "p", IdempotencyKey: "k", Payload: []byte("x")})
+		if err == nil {
+			t.Fatalf("Accept returned %+v and no error with the database closed", res)
+		}
+	})
+}

@@ -78,6 +78,8 @@ type Store struct {
 
 	schema  wmsql.SchemaAdapter
 	offsets wmsql.OffsetsAdapter
+
+	maxConns int // PostgreSQL pool size
 }
 
 //go:embed migrations
@@ -190,11 +192,12 @@ func openPostgres(cfg Config) (*Store, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return &Store{
-		dialect: Postgres,
-		db:      db,
-		rdb:     db,
-		schema:  PostgresSchema{},
-		offsets: PostgresOffsets{},
+		dialect:  Postgres,
+		maxConns: n,
+		db:       db,
+		rdb:      db,
+		schema:   PostgresSchema{},
+		offsets:  PostgresOffsets{},
 	}, nil
 }
 
@@ -226,6 +229,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.logger.Info("applied migration", "dialect", s.dialect, "version", r.Source.Version, "file", filepath.Base(r.Source.Path))
 	}
 	return nil
+}
+
+// EnsureConns raises the PostgreSQL pool to at least n connections. Every consumer
+// holds a connection while it polls and while its handler runs; a pool smaller than
+// the consumers plus the intake's writers starves them. SQLite's single writer
+// queues instead.
+func (s *Store) EnsureConns(n int) {
+	if s.dialect != Postgres || n <= s.maxConns {
+		return
+	}
+	s.logger.Info("raising the PostgreSQL pool to fit the consumers", "from", s.maxConns, "to", n)
+	s.maxConns = n
+	s.db.SetMaxOpenConns(n)
+	s.db.SetMaxIdleConns(n)
 }
 
 // Dialect reports which database this is.
