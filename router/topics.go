@@ -41,6 +41,10 @@ const (
 
 	// Set on a replayed message: the DLQ entry it came from.
 	MetaReplayOf = "replay_of"
+	// MetaReplayFreshKey "1" on a DLQ entry makes each replay carry an idempotency key
+	// of its own: for entries a handler parked itself while succeeding (one bad set of
+	// a file), whose key the handler has recorded as processed.
+	MetaReplayFreshKey = "replay_fresh_key"
 )
 
 // InboundTopic is the topic an adapter of source publishes accepted payloads to.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/paklog/integration-hub/canonical"
 	"github.com/paklog/integration-hub/dlq"
+	x12 "github.com/paklog/integration-hub/edi/x12"
 	"github.com/paklog/integration-hub/internal/config"
 	"github.com/paklog/integration-hub/internal/intake"
 	"github.com/paklog/integration-hub/internal/server"
@@ -99,7 +100,10 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := dlq.Register(r); err != nil {
 		return err
 	}
-	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV))...)
+	if err := router.RegisterEDI(r, router.EDIConfig{Default: router.EDIPartner{Ack: x12.AckByVersion}}); err != nil {
+		return err
+	}
+	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI))...)
 	if opts.Register != nil {
 		if err := opts.Register(ctx, r); err != nil {
 			return err

@@ -165,3 +165,28 @@ func (s *Store) MarkProcessed(ctx context.Context, q Execer, handler, key, messa
 
 // ErrNotFound is returned by lookups of something that does not exist.
 var ErrNotFound = errors.New("not found")
+
+// NextControlNumber takes the next number of a partner's sequence (kind "ISA", "GS",
+// "ST", …), starting at 1, as part of q's transaction: a rollback gives it back, so
+// the numbers that reach the partner have no gaps and never repeat.
+func (s *Store) NextControlNumber(ctx context.Context, q Execer, partner, kind string) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, s.Rebind(`INSERT INTO control_numbers (partner, kind, last) VALUES (?, ?, 1)
+		ON CONFLICT (partner, kind) DO UPDATE SET last = control_numbers.last + 1 RETURNING last`), partner, kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("taking the next %s control number of %s: %w", kind, partner, err)
+	}
+	return n, nil
+}
+
+// RecordInterchange remembers that partner's sender sent interchange control number
+// ctl, as part of q's transaction. It returns false if it had been received before.
+func (s *Store) RecordInterchange(ctx context.Context, q Execer, partner, sender, ctl, messageUUID string) (bool, error) {
+	res, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO x12_interchanges (partner, sender, control_number, message_uuid, received_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner, sender, control_number) DO NOTHING`), partner, sender, ctl, messageUUID, Now())
+	if err != nil {
+		return false, fmt.Errorf("recording interchange %s of %s: %w", ctl, sender, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
