@@ -13,7 +13,7 @@
 //  3. poison — a message whose handler failed for good is published to the dlq topic,
 //     inside the same transaction, with the handler, topic, error chain, error class and
 //     attempts, and acked so the topic moves on. Deferred errors (an open breaker) are
-//     nacked instead: they are not failures;
+//     parked with class "deferred" rather than waited for inside the transaction;
 //  4. retry — transient errors only, bounded, with exponential backoff and jitter;
 //  5. atomic — each attempt runs inside a SAVEPOINT, rolled back if it fails so a retry
 //     or the DLQ never sees half an attempt; first it records the message's
