@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -224,36 +223,18 @@ func (h *ediHandler) park(ctx context.Context, tx *Tx, msg *message.Message, ts 
 		lines[i] = p.Error()
 	}
 	reason := fmt.Sprintf("%s set %s (line %d) rejected: %s", ts.ID, key, ts.Line, strings.Join(lines, "; "))
-	dead := message.NewMessage(watermill.NewUUID(), msg.Payload)
-	dead.Metadata = maps.Clone(msg.Metadata)
-	if dead.Metadata == nil {
-		dead.Metadata = message.Metadata{}
-	}
 	dlqID := msg.Metadata.Get(metaX12DLQID)
-	if dlqID == "" { // first failure, not a replay
+	extra := []string{MetaX12Set, key, MetaReplayFreshKey, "1", MetaReplayOf, ""}
+	if dlqID == "" { // the first failure, not a replay
 		dlqID = msg.UUID + "#" + key
-		dead.Metadata.Set(MetaIdempotencyKey, IdempotencyKey(msg)+"#"+key)
+		extra = append(extra, MetaIdempotencyKey, IdempotencyKey(msg)+"#"+key)
 	}
-	delete(dead.Metadata, MetaReplayOf)
-	dead.Metadata.Set(metaX12DLQID, dlqID)
-	dead.Metadata.Set(MetaX12Set, key)
-	// The handler returns success after parking, so its dedupe record of this key
-	// stays: each replay needs a key of its own.
-	dead.Metadata.Set(MetaReplayFreshKey, "1")
-	dead.Metadata.Set(MetaDLQHandler, tx.Handler())
-	dead.Metadata.Set(MetaDLQTopic, InboundTopic(string(canonical.ChannelEDI)))
-	dead.Metadata.Set(MetaDLQReason, reason)
-	dead.Metadata.Set(MetaDLQErrorChain, joinChain(lines))
-	dead.Metadata.Set(MetaDLQClass, string(fault.Validation))
-	dead.Metadata.Set(MetaDLQAttempts, "1")
-	dead.Metadata.Set(MetaDLQFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
-	dead.Metadata.Set(MetaDLQMessageID, dlqID)
-	pub, err := tx.Store().Publisher(tx.Tx)
-	if err != nil {
-		return err
-	}
-	tx.router.m.parked.WithLabelValues(tx.Handler(), string(fault.Validation)).Inc()
-	return pub.Publish(tx.router.cfg.Topics.Name(TopicDLQ), dead)
+	// The handler returns success after parking, so its dedupe record of this key stays:
+	// each replay needs a key of its own (MetaReplayFreshKey), and a replay that fails
+	// again must find the same entry (metaX12DLQID).
+	extra = append(extra, metaX12DLQID, dlqID)
+	return tx.router.park(tx.Tx, msg, failure{handler: tx.Handler(), topic: InboundTopic(string(canonical.ChannelEDI)),
+		reason: reason, chain: lines, class: fault.Validation, attempts: 1, messageID: dlqID}, extra...)
 }
 
 // route gives the order its stable id and publishes it to fulfilment.orders; an order

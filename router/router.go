@@ -385,34 +385,57 @@ func (r *Router) poison(name string) message.HandlerMiddleware {
 			if !ok {
 				return nil, err
 			}
-			dead := message.NewMessage(watermill.NewUUID(), msg.Payload)
-			dead.Metadata = maps.Clone(msg.Metadata)
-			if dead.Metadata == nil {
-				dead.Metadata = message.Metadata{}
-			}
-			chain := fault.Chain(err)
-			dead.Metadata.Set(MetaDLQHandler, name)
-			dead.Metadata.Set(MetaDLQTopic, topic)
-			dead.Metadata.Set(MetaDLQReason, err.Error())
-			dead.Metadata.Set(MetaDLQErrorChain, joinChain(chain))
-			dead.Metadata.Set(MetaDLQClass, string(class))
-			dead.Metadata.Set(MetaDLQAttempts, strconv.Itoa(attempts))
-			dead.Metadata.Set(MetaDLQFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
-			dead.Metadata.Set(MetaDLQMessageID, msg.UUID)
-			pub, perr := r.store.Publisher(tx)
-			if perr == nil {
-				perr = pub.Publish(r.cfg.Topics.Name(TopicDLQ), dead)
-			}
+			perr := r.park(tx, msg, failure{handler: name, topic: topic, reason: err.Error(), chain: fault.Chain(err),
+				class: class, attempts: attempts, messageID: msg.UUID})
 			if perr != nil {
 				r.log.Error("could not park a failed message; it will be redelivered", "handler", name, "message_uuid", msg.UUID, "error", err, "park_error", perr)
 				return nil, errors.Join(err, perr)
 			}
-			r.m.parked.WithLabelValues(name, string(class)).Inc()
 			r.log.Warn("message parked in the DLQ", "handler", name, "topic", topic, "message_uuid", msg.UUID,
 				"order_id", msg.Metadata.Get(MetaOrderID), "class", class, "attempts", attempts, "error", err)
 			return nil, nil
 		}
 	}
+}
+
+// failure is why and where a message is parked.
+type failure struct {
+	handler, topic, reason string
+	chain                  []string
+	class                  fault.Class
+	attempts               int
+	// messageID identifies the entry: a redelivered failure of the same id updates it.
+	messageID string
+}
+
+// park publishes msg to the dlq topic inside tx: the original payload and metadata
+// (plus extra), and where and why it failed.
+func (r *Router) park(tx *sql.Tx, msg *message.Message, f failure, extra ...string) error {
+	dead := message.NewMessage(watermill.NewUUID(), msg.Payload)
+	dead.Metadata = maps.Clone(msg.Metadata)
+	if dead.Metadata == nil {
+		dead.Metadata = message.Metadata{}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		dead.Metadata.Set(extra[i], extra[i+1])
+	}
+	dead.Metadata.Set(MetaDLQHandler, f.handler)
+	dead.Metadata.Set(MetaDLQTopic, f.topic)
+	dead.Metadata.Set(MetaDLQReason, f.reason)
+	dead.Metadata.Set(MetaDLQErrorChain, joinChain(f.chain))
+	dead.Metadata.Set(MetaDLQClass, string(f.class))
+	dead.Metadata.Set(MetaDLQAttempts, strconv.Itoa(f.attempts))
+	dead.Metadata.Set(MetaDLQFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	dead.Metadata.Set(MetaDLQMessageID, f.messageID)
+	pub, err := r.store.Publisher(tx)
+	if err != nil {
+		return err
+	}
+	if err := pub.Publish(r.cfg.Topics.Name(TopicDLQ), dead); err != nil {
+		return err
+	}
+	r.m.parked.WithLabelValues(f.handler, string(f.class)).Inc()
+	return nil
 }
 
 func joinChain(chain []string) string {
