@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -186,13 +185,7 @@ func (h *ediHandler) acknowledge(ctx context.Context, tx *Tx, msg *message.Messa
 				seqErr = err
 				return "1"
 			}
-			switch kind {
-			case "ISA":
-				return fmt.Sprintf("%09d", n)
-			case "ST":
-				return fmt.Sprintf("%04d", n)
-			}
-			return strconv.FormatInt(n, 10)
+			return x12.FormatControlNumber(kind, n)
 		},
 	})
 	if seqErr != nil {

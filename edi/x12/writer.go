@@ -538,3 +538,16 @@ func (w *Writer) envelopeState() error {
 	}
 	return fmt.Errorf("%s: %w", state, ErrEnvelope)
 }
+
+// FormatControlNumber writes sequence number n as the control number of an envelope
+// segment: ISA13 is nine digits, zero-padded; ST02 at least four (its minimum length);
+// GS06 and others as they are.
+func FormatControlNumber(segment string, n int64) string {
+	switch segment {
+	case "ISA", "IEA":
+		return fmt.Sprintf("%09d", n)
+	case "ST", "SE":
+		return fmt.Sprintf("%04d", n)
+	}
+	return strconv.FormatInt(n, 10)
+}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -46,13 +45,7 @@ one kind. Control numbers count up from --control.`,
 				ControlNumber: func(segment string) string {
 					n := firstControl + next[segment]
 					next[segment]++
-					switch segment {
-					case "ISA":
-						return fmt.Sprintf("%09d", n)
-					case "ST":
-						return fmt.Sprintf("%04d", n) // ST02 is 4 to 9 characters
-					}
-					return strconv.Itoa(n)
+					return x12.FormatControlNumber(segment, int64(n))
 				},
 			}
 			if !envelopesOnly {
