@@ -49,7 +49,8 @@ type EDIConfig struct {
 	Partners map[string]EDIPartner
 }
 
-func (c EDIConfig) partner(name string) EDIPartner {
+// For returns the policy of partner name, or the default.
+func (c EDIConfig) For(name string) EDIPartner {
 	if p, ok := c.Partners[name]; ok {
 		return p
 	}
@@ -82,7 +83,7 @@ func (h *ediHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) e
 	if partnerKey == "" {
 		return fault.AsPermanent(fmt.Errorf("EDI message %s has no partner: the adapter must say who sent it", msg.UUID))
 	}
-	p := h.cfg.partner(partnerKey)
+	p := h.cfg.For(partnerKey)
 	replay := msg.Metadata.Get(MetaReplayOf) != ""
 	onlySet := msg.Metadata.Get(MetaX12Set)
 	st := tx.Store()

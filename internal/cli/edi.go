@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/internal/hub"
 
 	x12 "github.com/paklog/integration-hub/edi/x12"
 	x12map "github.com/paklog/integration-hub/transforms/x12"
@@ -226,7 +227,8 @@ func ediTranslateCmd() *cobra.Command {
 		Short: "Translate 850 and 940 sets into canonical orders, one JSON per line",
 		Long: `Translate every 850 purchase order and 940 warehouse shipping order of FILE into a
 canonical paklog.order.v1 document (without the hub-assigned order_id and received_at),
-one per line, with the default partner mapping options. A set that cannot be translated
+one per line, with the partner's mapping from the configuration (partners[].x12.mapping;
+the defaults for a partner it does not list). A set that cannot be translated
 is reported on stderr with every problem, by line, segment and element; other sets go on.
 Exit status: 0 all translated, 1 some could not be.`,
 		Example: `  paklog edi translate --partner acme orders.edi`,
@@ -237,8 +239,14 @@ Exit status: 0 all translated, 1 some could not be.`,
 				return err
 			}
 			defer done()
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
-			opts := x12map.DefaultOptions()
+			// The partner's mapping from the configuration (partners[].x12.mapping),
+			// or the defaults for a partner it does not list.
+			opts := hub.EDIConfig(cfg).For(partner).Mapping
 			failed := 0
 			_, err = walkEDI(r, false, func(ev x12.Event) error {
 				ts := ev.Set

@@ -140,3 +140,20 @@ func TestEDIAck(t *testing.T) {
 		t.Fatalf("the 997 does not validate:\n%s", vout)
 	}
 }
+
+// translate uses the partner's mapping from the configuration.
+func TestEDITranslateUsesThePartnersMapping(t *testing.T) {
+	cleanEnv(t)
+	cfgPath := writeFile(t, t.TempDir(), "hub.yaml", "partners:\n  - name: acme\n    x12:\n      mapping:\n        sku_precedence: [CB, VN]\n")
+	code, out, errOut := paklog(t, "edi", "translate", "--config", cfgPath, "--partner", "acme", fx+"ediengine__x12-850.edi")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var o canonical.Order
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Lines[0].SKU != o.Lines[0].BuyerItem || o.Lines[0].SKU == o.Lines[0].VendorItem {
+		t.Fatalf("with sku_precedence [BP, VN, VP] the SKU is the buyer's catalog number: %+v", o.Lines[0])
+	}
+}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	x12map "github.com/paklog/integration-hub/transforms/x12"
+
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,11 +23,35 @@ type Config struct {
 	Ingest Ingest `yaml:"ingest"`
 	Log    Log    `yaml:"log"`
 
-	// Partners and Channels are reserved for later issues. Each is a list of
-	// mappings, kept as YAML nodes so that their owners can decode them (with
-	// line numbers) once their shape is settled.
-	Partners []yaml.Node `yaml:"partners"`
+	// Partners are the trading partners: their names and, for now, their X12
+	// policy (acknowledgements, mapping). Their endpoints (AS2, SFTP) come with
+	// those adapters.
+	Partners []Partner `yaml:"partners"`
+	// Channels is reserved for the shop channels (Shopify, Magento): a list of
+	// mappings, kept as YAML nodes until their shape is settled.
 	Channels []yaml.Node `yaml:"channels"`
+}
+
+// Partner is one trading partner.
+type Partner struct {
+	// Name is the partner's key: the "partner" of its messages, its DLQ entries and
+	// its control-number sequences. Letters, digits, "_", "." and "-".
+	Name string `yaml:"name"`
+	// X12 is how the hub reads and answers the partner's X12.
+	X12 X12Partner `yaml:"x12"`
+}
+
+// X12Partner is a partner's X12 policy.
+type X12Partner struct {
+	// Ack is the functional acknowledgement the partner wants: "997", "999" or
+	// "by_version" (999 for 005010 and later, 997 before; the default).
+	Ack string `yaml:"ack"`
+	// SkipAccepted sends no 997/999 for groups whose sets were all accepted.
+	SkipAccepted bool `yaml:"skip_accepted"`
+	// Mapping is how the partner's 850s and 940s become canonical orders: SKU
+	// precedence, ship-to entity, service-level codes, carriers, … (the fields of
+	// transforms/x12.Options; unset fields keep their defaults).
+	Mapping x12map.Options `yaml:"mapping"`
 }
 
 // Driver names the database that holds messages, the outbox and the DLQ.
@@ -207,6 +233,28 @@ func (c *Config) Validate() error {
 
 	v.intRange("ingest.max_batch", c.Ingest.MaxBatch, 1, 10000)
 	v.durRange("ingest.max_wait", c.Ingest.MaxWait, 0, sec)
+
+	seen := map[string]int{}
+	for i, p := range c.Partners {
+		field := fmt.Sprintf("partners[%d]", i)
+		switch {
+		case p.Name == "":
+			v.add(field+".name", "is required")
+		case !topicPrefixRE.MatchString(p.Name) || len(p.Name) > 64:
+			v.add(field+".name", fmt.Sprintf(`must be 1 to 64 letters, digits, "_", "." or "-", got %q`, p.Name))
+		default:
+			if first, dup := seen[p.Name]; dup {
+				v.add(field+".name", fmt.Sprintf("%q is already partners[%d]", p.Name, first))
+			}
+			seen[p.Name] = i
+		}
+		if p.X12.Ack != "" {
+			v.oneOf(field+".x12.ack", p.X12.Ack, "997", "999", "by_version")
+		}
+		if err := p.X12.Mapping.Validate(); err != nil {
+			v.add(field+".x12.mapping", err.Error())
+		}
+	}
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")

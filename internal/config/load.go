@@ -234,6 +234,36 @@ func (d *decoder) decode(n *yaml.Node, path string, line int, v reflect.Value) {
 			return
 		}
 		v.SetBool(b)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.add(line, path, "must be a list, got "+describe(n))
+			return
+		}
+		if len(n.Content) == 0 {
+			return // [] is the same as leaving the list out
+		}
+		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, fmt.Sprintf("%s[%d]", path, i), item.Line, out.Index(i))
+		}
+		v.Set(out)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			d.add(line, path, "must be a mapping, got "+describe(n))
+			return
+		}
+		out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				d.add(k.Line, path, "keys must be strings, got "+describe(k))
+				continue
+			}
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, path+"."+k.Value, k.Line, elem)
+			out.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+		}
+		v.Set(out)
 	default:
 		panic("config: no YAML decoding for field " + path + " of type " + v.Type().String())
 	}

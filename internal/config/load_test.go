@@ -335,13 +335,35 @@ func TestParseProblems(t *testing.T) {
 			name: "partners and channels must be lists of mappings",
 			file: lines(
 				"partners:",
-				"  - id: acme",
+				"  - name: acme",
 				"  - just-a-string",
 				"channels: {shopify: {}}",
 			),
 			want: lines(
-				`hub.yaml:3: partners[1]: must be a mapping, got "just-a-string"`,
+				`hub.yaml:3: partners[1]: must be a mapping of fields, got "just-a-string"`,
 				`hub.yaml:4: channels: must be a list, got a mapping`,
+			),
+		},
+		{
+			name: "partner problems name the partner's fields",
+			file: lines(
+				"partners:",
+				"  - name: acme",
+				"    x12:",
+				"      ack: 998",
+				"      mapping:",
+				"        ship_to_entity: ST",
+				"        sku_precedence: [VP, 7]",
+				"        carrierz: {UPSN: UPS}",
+				"  - name: acme",
+				"  - x12: {skip_accepted: maybe}",
+			),
+			want: lines(
+				`hub.yaml:4: partners[0].x12.ack: must be "997", "999" or "by_version", got "998"`,
+				`hub.yaml:8: partners[0].x12.mapping.carrierz: unknown field (did you mean "carriers"?)`,
+				`hub.yaml:9: partners[1].name: "acme" is already partners[0]`,
+				`hub.yaml:10: partners[2].x12.skip_accepted: must be true or false, got "maybe"`,
+				`hub.yaml:10: partners[2].name: is required`,
 			),
 		},
 		{
@@ -460,8 +482,11 @@ func TestParseKeepsDefaults(t *testing.T) {
 		"router:",
 		"  retry: {max_retries: 0, multiplier: 1.5}",
 		"partners:",
-		"  - id: acme",
-		"    as2: {url: https://example.com}",
+		"  - name: acme",
+		"    x12:",
+		"      ack: \"999\"",
+		"      skip_accepted: true",
+		"      mapping: {ship_to_entity: BS, sku_precedence: [BP, VP], carriers: {ODFL: Old Dominion}}",
 	)
 	cfg, err := Parse("hub.yaml", []byte(file), env())
 	if err != nil {
@@ -478,17 +503,11 @@ func TestParseKeepsDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", cfg, want)
 	}
-	if len(cfg.Partners) != 1 || cfg.Partners[0].Line != 9 {
-		t.Fatalf("Partners = %+v, want one mapping from line 9", cfg.Partners)
-	}
-	var partner struct {
-		ID  string `yaml:"id"`
-		AS2 struct {
-			URL string `yaml:"url"`
-		} `yaml:"as2"`
-	}
-	if err := cfg.Partners[0].Decode(&partner); err != nil || partner.ID != "acme" || partner.AS2.URL != "https://example.com" {
-		t.Errorf("Partners[0].Decode = %+v, %v", partner, err)
+	p := cfg.Partners
+	if len(p) != 1 || p[0].Name != "acme" || p[0].X12.Ack != "999" || !p[0].X12.SkipAccepted ||
+		p[0].X12.Mapping.ShipToEntity != "BS" || !reflect.DeepEqual(p[0].X12.Mapping.SKUPrecedence, []string{"BP", "VP"}) ||
+		p[0].X12.Mapping.Carriers["ODFL"] != "Old Dominion" {
+		t.Fatalf("Partners = %+v", p)
 	}
 }
 

@@ -41,6 +41,23 @@ type Hub struct {
 	Log      *slog.Logger
 }
 
+// EDIConfig turns the configured partners into the EDI handler's policies. Partners
+// not listed get the defaults: acknowledgements by version, the default mapping.
+func EDIConfig(c config.Config) router.EDIConfig {
+	out := router.EDIConfig{Default: router.EDIPartner{Ack: x12.AckByVersion}, Partners: map[string]router.EDIPartner{}}
+	for _, p := range c.Partners {
+		kind := x12.AckByVersion
+		switch p.X12.Ack {
+		case "997":
+			kind = x12.Ack997
+		case "999":
+			kind = x12.Ack999
+		}
+		out.Partners[p.Name] = router.EDIPartner{Ack: kind, SkipAccepted: p.X12.SkipAccepted, Mapping: p.X12.Mapping}
+	}
+	return out
+}
+
 // StoreConfig turns the configuration's store section into the store's.
 func StoreConfig(c config.Config) store.Config {
 	return store.Config{
@@ -100,7 +117,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := dlq.Register(r); err != nil {
 		return err
 	}
-	if err := router.RegisterEDI(r, router.EDIConfig{Default: router.EDIPartner{Ack: x12.AckByVersion}}); err != nil {
+	if err := router.RegisterEDI(r, EDIConfig(cfg)); err != nil {
 		return err
 	}
 	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI))...)
