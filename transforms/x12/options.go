@@ -102,6 +102,9 @@ type Options struct {
 	// OrderStatuses are the W0501 order status codes translated as new
 	// orders. Default N (original).
 	OrderStatuses []string `json:"order_statuses,omitempty" yaml:"order_statuses,omitempty"`
+	// ChangeOptions configure ChangeFrom860 and CancelFrom940 (see
+	// change860.go).
+	ChangeOptions `yaml:",inline"`
 }
 
 // ServiceLevelRules normalise a set's carrier details to a
@@ -184,6 +187,7 @@ func DefaultOptions() Options {
 		G62DeliveryDateQualifiers: []string{"02"},
 		OrderPurposes:             []string{"00"},
 		OrderStatuses:             []string{"N"},
+		ChangeOptions:             defaultChangeOptions(),
 	}
 }
 
@@ -220,6 +224,7 @@ func (o Options) withDefaults() Options {
 	d.G62DeliveryDateQualifiers = list(o.G62DeliveryDateQualifiers, d.G62DeliveryDateQualifiers)
 	d.OrderPurposes = list(o.OrderPurposes, d.OrderPurposes)
 	d.OrderStatuses = list(o.OrderStatuses, d.OrderStatuses)
+	d.ChangeOptions = o.ChangeOptions.withDefaults(d.ChangeOptions, list)
 	for k, v := range o.Carriers {
 		d.Carriers[normKey(k)] = strings.TrimSpace(v)
 	}
@@ -287,6 +292,7 @@ func (o Options) Validate() error {
 	levels("service_codes", o.ServiceLevels.ServiceCodes)
 	levels("routing", o.ServiceLevels.Routing)
 	levels("transport_methods", o.ServiceLevels.TransportMethods)
+	errs = append(errs, o.validateChange()...)
 	return errors.Join(errs...)
 }
 
