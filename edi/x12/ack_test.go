@@ -287,7 +287,10 @@ func TestAcknowledgeTA1(t *testing.T) {
 }
 
 func TestAcknowledgeUnreported(t *testing.T) {
-	out, err := acknowledge(t, []byte(small850("000000001")+"garbage"), true)
+	// small850's set has no PO1 loop, which the 005010 850 table makes
+	// mandatory: add one, so that the set is accepted.
+	valid := strings.Replace(small850("000000001"), "SE*3*0001~", "PO1*1*1*EA~\nSE*4*0001~", 1)
+	out, err := acknowledge(t, []byte(valid+"garbage"), true)
 	var list ErrorList
 	if !errors.As(err, &list) || len(list) != 1 || !errors.Is(err, ErrTrailingData) || out != "" {
 		t.Errorf("got %q, %v", out, err)

@@ -62,8 +62,8 @@
 // (AN, ID, N0-N9, R, DT, TM), lengths, code lists, composites and syntax
 // notes, repeating elements, hierarchical loops (the 856's HL). A
 // version's tables can start from an earlier version's. StandardSpecs
-// holds the 850, 856, 940 and 997 of version 004010 and the 997 and 999 of
-// 005010; with WithSpecs, the Decoder checks each set against its
+// holds the 810, 846, 850, 855, 856, 940, 943, 944, 945 and 997 of version
+// 004010 and the 850, 855, 856, 940, 945, 997 and 999 of 005010; with WithSpecs, the Decoder checks each set against its
 // specification and reports AK304 and AK403 codes, and the loop of the
 // segment, with messages such as
 //

@@ -128,9 +128,9 @@ func ExampleValidate() {
 	// true
 }
 
-// Acknowledge a stream: the second set is rejected in the 997 (AK5 code 4,
-// its segment count). The order is in 005010, for which no specification
-// is shipped, so only its envelopes are checked.
+// Acknowledge a stream: the second set is rejected in the 997 for its
+// segment count (AK5 code 4) and, checked against the 005010 850 table,
+// for its missing PO1 loop (AK3 code 3, AK5 code 5).
 func ExampleAcknowledge() {
 	w, err := x12.NewWriter(os.Stdout, x12.DefaultDelimiters, x12.WithLineEnding("\n"))
 	if err != nil {
@@ -157,9 +157,10 @@ func ExampleAcknowledge() {
 	// AK2*850*0001~
 	// AK5*A~
 	// AK2*850*0002~
-	// AK5*R*4~
+	// AK3*PO1*3*PO1*3~
+	// AK5*R*4*5~
 	// AK9*P*2*2*1~
-	// SE*8*0001~
+	// SE*9*0001~
 	// GE*1*0001~
 	// IEA*1*000000001~
 }

@@ -264,6 +264,13 @@ func TestFixturesExpectedProblems(t *testing.T) {
 			{ErrTooShort, "TA105 018", 1},
 		},
 		"x12-850-truncated.edi": {
+			// Checked against the 005010 850 table: the date is in BEG04
+			// (release number), set 0001 has no PO1 loop, and set 0002's
+			// PO107 repeats.
+			{ErrMissingElement, "AK403 1", 4},
+			{ErrSegmentMissing, "AK304 3", 5},
+			{ErrMissingElement, "AK403 1", 7},
+			{ErrTooManyRepetitions, "AK403 12", 8},
 			{ErrMissingTrailer, "AK502 2", 8},
 			{ErrMissingTrailer, "AK905 3", 8},
 			{ErrMissingTrailer, "TA105 023", 8},

@@ -175,7 +175,8 @@ var standardSpecs = sync.OnceValues(func() (*Specs, error) {
 })
 
 // StandardSpecs returns the specifications shipped with the package:
-// 850, 856, 940 and 997 in version 004010; 997 and 999 in version 005010. It panics only if the embedded tables
+// 810, 846, 850, 855, 856, 940, 943, 944, 945 and 997 in version 004010; 850, 855, 856,
+// 940, 945, 997 and 999 in version 005010. It panics only if the embedded tables
 // are broken, which the package's tests rule out.
 func StandardSpecs() *Specs {
 	s, err := standardSpecs()
