@@ -1,6 +1,8 @@
 // Package x12 translates X12 orders into canonical orders
 // (paklog.order.v1): the 850 purchase order a retailer sends and the 940
-// warehouse shipping order a depositor sends its 3PL; and canonical
+// warehouse shipping order a depositor sends its 3PL; their changes and
+// cancellations (860, cancelling 940) into order changes and
+// paklog.order_cancel.v1; and canonical
 // messages into the sets a 3PL sends back (see "Outbound sets"): the 856
 // ship notice and 945 shipping advice from a ship confirm, the 855
 // acknowledgment of an order, and the 846 inventory advice, which is also
@@ -29,7 +31,8 @@
 //
 // Changes and cancellations are refused, not translated (ErrPurpose): BEG01
 // must be one of Options.OrderPurposes (default "00" original), W0501 one
-// of Options.OrderStatuses (default "N"). One order has one ship-to: a
+// of Options.OrderStatuses (default "N"); ChangeFrom860 and CancelFrom940
+// translate them (see "Changes and cancellations"). One order has one ship-to: a
 // ship-to inside a PO1 loop, an SDQ or a second header ship-to is
 // ErrUnsupported.
 //
@@ -114,6 +117,67 @@
 // Every order also carries the envelope in its attributes: x12_sender_id
 // and x12_receiver_id ("ZZ:ACME", ISA05:ISA06 and ISA07:ISA08), x12_isa13,
 // x12_gs06 and x12_st02.
+//
+// # Changes and cancellations
+//
+// ChangeFrom860 reads an 860 purchase order change into an OrderChange;
+// CancelFrom940 a cancelling 940 into a paklog.order_cancel.v1 message.
+// Both leave order_id and source.received_at for the hub, which finds the
+// order by source channel, partner and external_id: BCH03 is the BEG03 and
+// W0502 the W0502 that OrderFrom850 and OrderFrom940 made the order's
+// external_id. A cancel is checked against paklog.order_cancel.v1 with
+// placeholders (ErrInvalidCancel).
+//
+//	860 (X12)                             OrderChange
+//	BCH01 in Options.CancelPurposes (01)  cancel: the whole order; POC and other
+//	                                      segments are ignored
+//	BCH01 in Options.ChangePurposes (04)  lines: one LineChange per POC; when every
+//	                                      POC is a cancel, cancel with those lines
+//	BCH01 other (00, 05 replace, 06…)     ErrPurpose
+//	BCH02, BCH04, BCH08                   attributes.po_type, release_number, contract_number
+//	BCH03 PO number                       order_number, purchase_order, source.external_id,
+//	                                      cancel.order_number
+//	BCH05 change order sequence           change_sequence
+//	BCH06, BCH11                          order_date, change_date
+//	CUR02                                 currency (default Options.DefaultCurrency with a price)
+//	REF, DTM (other qualifiers)           attributes.ref_<ref01>, attributes.dtm_<dtm01>
+//	MSG01, NTE02                          notes; cancel.reason after the fixed text
+//	POC01                                 lines[].line.line_number (required: the PO101)
+//	POC02 via Options.ChangeTypes         lines[].action, lines[].change_code:
+//	  AI                                  add (POC03 and a SKU required)
+//	  DI                                  cancel
+//	  QI / QD                             quantity_increase / quantity_decrease (POC03
+//	                                      required; QD to 0 is a cancel)
+//	  PC                                  price_change (POC06 required)
+//	  PQ                                  price_quantity_change (POC03, POC06 required)
+//	  CA                                  change (the values given)
+//	  NC                                  no_change
+//	  other (CF, CT, RS, RQ, RZ…)         ErrChangeType
+//	POC03 quantity ordered                lines[].line.quantity: the line's new quantity
+//	POC04 quantity left to receive        lines[].quantity_left_to_receive
+//	POC05 unit                            lines[].line.uom (EA with a quantity)
+//	POC06 unit price                      lines[].line.unit_price
+//	POC08/POC09 … POC26/POC27             lines[].line sku, vendor_item, buyer_item, upc,
+//	                                      gtin, as PO106… in the 850
+//	PID05 where PID01 = "F"               lines[].line.description
+//	(constant)                            source.channel "edi", source.document "860"
+//
+// An 860 change carries line changes only. A header N1 loop (ship-to,
+// bill-to, buyer), TD5, DTM with a requested ship or delivery qualifier,
+// SDQ, and an N1 inside a POC loop are ErrUnsupported, named by their
+// segment, unless Options.ChangeIgnoredSegments lists them (for partners
+// that repeat the order's header unchanged). Line-level DTM, SCH and the
+// other segments are ignored, as in the 850.
+//
+//	940 (X12)                             OrderCancel (CancelFrom940)
+//	W0501 in Options.CancelStatuses (F)   otherwise ErrPurpose
+//	W0502 depositor order number          order_number, source.external_id
+//	NTE02                                 reason, after the fixed text
+//	no W01, or Options.CancelWholeOrder   no lines: the whole order
+//	LX01 / W01 position                   lines[].line_number, numbered as OrderFrom940
+//	W0101                                 lines[].quantity (empty: the whole line)
+//	W0103-W0107, W0115/W0116              lines[].sku by Options.SKUPrecedence
+//	(constant)                            source.channel "edi", source.document "940"
 //
 // # Service levels
 //

@@ -103,7 +103,7 @@ type Options struct {
 	// orders. Default N (original).
 	OrderStatuses []string `json:"order_statuses,omitempty" yaml:"order_statuses,omitempty"`
 	// ChangeOptions configure ChangeFrom860 and CancelFrom940 (see
-	// change860.go).
+	// changeopts.go).
 	ChangeOptions `yaml:",inline"`
 }
 
