@@ -302,7 +302,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, line int, v reflect.Value) 
 			continue
 		}
 		seen[k.Value] = k.Line
-		d.decode(val, field, k.Line, v.Field(fi))
+		d.decode(val, field, k.Line, v.FieldByIndex(fi))
 	}
 }
 
@@ -388,17 +388,27 @@ func (d *decoder) secret(n *yaml.Node, path string, line int) (s Secret, ok bool
 }
 
 // yamlFields returns the yaml field names of struct type t in order, and the
-// field index of each.
-func yamlFields(t reflect.Type) ([]string, map[string]int) {
+// field index path of each; the fields of an embedded struct tagged ",inline" count
+// as t's own.
+func yamlFields(t reflect.Type) ([]string, map[string][]int) {
 	var names []string
-	index := map[string]int{}
+	index := map[string][]int{}
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" && strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
+			inner, innerIndex := yamlFields(f.Type)
+			for _, n := range inner {
+				names = append(names, n)
+				index[n] = append([]int{i}, innerIndex[n]...)
+			}
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}
 		names = append(names, name)
-		index[name] = i
+		index[name] = []int{i}
 	}
 	return names, index
 }

@@ -486,7 +486,7 @@ func TestParseKeepsDefaults(t *testing.T) {
 		"    x12:",
 		"      ack: \"999\"",
 		"      skip_accepted: true",
-		"      mapping: {ship_to_entity: BS, sku_precedence: [BP, VP], carriers: {ODFL: Old Dominion}}",
+		"      mapping: {ship_to_entity: BS, sku_precedence: [BP, VP], carriers: {ODFL: Old Dominion}, cancel_statuses: [F, D]}",
 	)
 	cfg, err := Parse("hub.yaml", []byte(file), env())
 	if err != nil {
@@ -506,7 +506,7 @@ func TestParseKeepsDefaults(t *testing.T) {
 	p := cfg.Partners
 	if len(p) != 1 || p[0].Name != "acme" || p[0].X12.Ack != "999" || !p[0].X12.SkipAccepted ||
 		p[0].X12.Mapping.ShipToEntity != "BS" || !reflect.DeepEqual(p[0].X12.Mapping.SKUPrecedence, []string{"BP", "VP"}) ||
-		p[0].X12.Mapping.Carriers["ODFL"] != "Old Dominion" {
+		p[0].X12.Mapping.Carriers["ODFL"] != "Old Dominion" || !reflect.DeepEqual(p[0].X12.Mapping.CancelStatuses, []string{"F", "D"}) {
 		t.Fatalf("Partners = %+v", p)
 	}
 }

@@ -103,7 +103,6 @@ type Intake struct {
 }
 
 type request struct {
-	ctx  context.Context
 	item Item
 	done chan struct{}
 	res  Result
@@ -160,7 +159,7 @@ func (in *Intake) Accept(ctx context.Context, item Item) (Result, error) {
 	if item.Source == "" || item.IdempotencyKey == "" {
 		return Result{}, errors.New("intake: an item needs a source and an idempotency key")
 	}
-	r := &request{ctx: context.WithoutCancel(ctx), item: item, done: make(chan struct{})}
+	r := &request{item: item, done: make(chan struct{})}
 	in.mu.RLock()
 	if in.closed {
 		in.mu.RUnlock()
