@@ -60,7 +60,7 @@ func (c EDIConfig) For(name string) EDIPartner {
 // RegisterEDI adds the normalize handler of inbound.edi.
 func RegisterEDI(r *Router, cfg EDIConfig) error {
 	h := &ediHandler{cfg: cfg}
-	r.DeclareTopics(TopicEDIAcks, TopicFulfilmentOrders)
+	r.DeclareTopics(TopicEDIAcks, TopicFulfilmentOrders, TopicFulfilmentCancellation)
 	return r.Handle("normalize.edi", InboundTopic(string(canonical.ChannelEDI)), h.handle)
 }
 
@@ -74,7 +74,9 @@ type ediHandler struct{ cfg EDIConfig }
 //     policy) are published to edi.acks, with control numbers from the partner's
 //     gap-free sequences;
 //   - each accepted 850 or 940 is translated with the partner's mapping, given its
-//     stable order id, and routed to fulfilment.orders;
+//     stable order id, and routed to fulfilment.orders; a cancelling 940 or 860 of an
+//     order the hub has goes to fulfilment.cancellations; other 860 changes are parked
+//     (not applied yet);
 //   - each rejected or untranslatable set is parked in the DLQ on its own, with every
 //     problem by line, segment and element, and the others go on. A replay of such an
 //     entry processes that set only (no acks, no duplicate check).
@@ -128,24 +130,22 @@ func (h *ediHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) e
 			if duplicate[ev.Interchange] || (onlySet != "" && key != onlySet) {
 				continue
 			}
-			if ts.ID != "850" && ts.ID != "940" {
+			if ts.ID != "850" && ts.ID != "940" && ts.ID != "860" {
 				continue // other sets have their own handlers (997s received, …)
 			}
 			problems := ts.Errors
-			var order canonical.Order
+			var order *canonical.Order
+			var cancel *canonical.OrderCancel
 			if len(problems) == 0 {
-				env := x12map.EnvelopeOf(partnerKey, ts)
-				if ts.ID == "850" {
-					order, err = x12map.OrderFrom850(ts, env, p.Mapping)
-				} else {
-					order, err = x12map.OrderFrom940(ts, env, p.Mapping)
-				}
+				order, cancel, problems, err = TranslateX12(ts, x12map.EnvelopeOf(partnerKey, ts), p.Mapping)
 				if err != nil {
-					var list x12.ErrorList
-					if !errors.As(err, &list) {
-						return err
-					}
-					problems = list
+					return err
+				}
+			}
+			if len(problems) == 0 && cancel != nil {
+				problems, err = h.cancel(ctx, tx, *cancel, key)
+				if err != nil {
+					return err
 				}
 			}
 			if len(problems) > 0 {
@@ -155,15 +155,96 @@ func (h *ediHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) e
 				parked++
 				continue
 			}
-			if ok, err := h.route(ctx, tx, msg, order, key); err != nil {
-				return err
-			} else if ok {
-				translated++
+			if order != nil {
+				if ok, err := h.route(ctx, tx, msg, *order, key); err != nil {
+					return err
+				} else if ok {
+					translated++
+				}
 			}
 		}
 	}
 	tx.router.log.Info("EDI message processed", "partner", partnerKey, "message_uuid", msg.UUID, "orders", translated, "sets_parked", parked)
 	return nil
+}
+
+// TranslateX12 turns an accepted 850, 940 or 860 into an order or a cancel. A 940 whose
+// status is a cancellation (the partner's cancel statuses) is a cancel; an 860 that
+// cancels the order or some of its lines is a cancel; other 860 changes are not applied
+// yet and come back as a problem, so the set is parked with that reason.
+func TranslateX12(ts *x12.TransactionSet, env x12map.Envelope, opts x12map.Options) (*canonical.Order, *canonical.OrderCancel, []error, error) {
+	problems := func(err error) []error {
+		var list x12.ErrorList
+		if errors.As(err, &list) {
+			return list
+		}
+		return []error{err}
+	}
+	switch ts.ID {
+	case "850":
+		o, err := x12map.OrderFrom850(ts, env, opts)
+		if err != nil {
+			return nil, nil, problems(err), nil
+		}
+		return &o, nil, nil, nil
+	case "940":
+		o, err := x12map.OrderFrom940(ts, env, opts)
+		if err == nil {
+			return &o, nil, nil, nil
+		}
+		if !errors.Is(err, x12map.ErrPurpose) {
+			return nil, nil, problems(err), nil
+		}
+		c, cerr := x12map.CancelFrom940(ts, env, opts)
+		if cerr != nil {
+			return nil, nil, problems(cerr), nil
+		}
+		return nil, &c, nil, nil
+	case "860":
+		ch, err := x12map.ChangeFrom860(ts, env, opts)
+		if err != nil {
+			return nil, nil, problems(err), nil
+		}
+		if ch.Cancel != nil {
+			return nil, ch.Cancel, nil, nil
+		}
+		return nil, nil, []error{fmt.Errorf("860 change %s of order %s (line %d): %d line change(s); changes other than cancellations are not applied by the hub yet: apply them in the fulfilment core, then discard this entry",
+			ts.ControlNumber, ch.OrderNumber, ts.Line, len(ch.Lines))}, nil
+	}
+	return nil, nil, nil, nil
+}
+
+// cancel sends a cancel of an order the hub has to fulfilment.cancellations. A cancel
+// for an order the hub does not know is a problem of the set (parked).
+func (h *ediHandler) cancel(ctx context.Context, tx *Tx, c canonical.OrderCancel, key string) ([]error, error) {
+	st := tx.Store()
+	ref := store.OrderRef{Channel: string(c.Source.Channel), Partner: c.Source.Partner, ExternalID: c.Source.ExternalID}
+	id, ok, err := st.LookupOrderID(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return []error{fmt.Errorf("cancel of order %s (set %s): the hub has no such order from %s; if the order arrives later, replay this entry",
+			c.Source.ExternalID, key, c.Source.Partner)}, nil
+	}
+	c.OrderID = id
+	c.Source.ReceivedAt = store.Now()
+	body, err := c.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	out := message.NewMessage(watermill.NewUUID(), body)
+	out.Metadata.Set(MetaSchema, canonical.SchemaOrderCancel)
+	out.Metadata.Set(MetaOrderID, id)
+	out.Metadata.Set(MetaIdempotencyKey, "cancel:"+id+":"+key)
+	if err := tx.Publish(TopicFulfilmentCancellation, out); err != nil {
+		return nil, err
+	}
+	detail := "whole order"
+	if len(c.Lines) > 0 {
+		detail = fmt.Sprintf("%d line(s)", len(c.Lines))
+	}
+	return nil, tx.Trail(id, store.StageCancelRequested, detail+" from "+c.Source.Document+" set "+key+" to "+TopicFulfilmentCancellation)
 }
 
 // acknowledge publishes what the file calls for to edi.acks.

@@ -117,3 +117,43 @@ func TestEDIFileToOrdersAcksAndDLQ(t *testing.T) {
 		}
 	})
 }
+
+// A 940 order and, in the same file, its cancel: the cancel reaches
+// fulfilment.cancellations with the order's hub id; a cancel of an order the hub never
+// had is parked, telling the operator to replay it if the order arrives later.
+func TestEDICancels(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		hubtest.StartRouter(t, st, func(r *router.Router) error {
+			return router.RegisterEDI(r, router.EDIConfig{Default: router.EDIPartner{Ack: x12.AckByVersion}})
+		})
+		in := intake.New(st, router.Topics{}, intake.Config{}, nil)
+		t.Cleanup(in.Close)
+		file := "ISA*00*          *00*          *ZZ*DEPOSITOR      *ZZ*PAKLOG         *261121*1200*U*00401*000000201*0*P*>~\n" +
+			"GS*OW*DEPOSITOR*PAKLOG*20261121*1200*9*X*004010~\n" +
+			"ST*940*0001~\nW05*N*SO-77*PO-9~\nN1*ST*DANA WHITFIELD~\nN3*1200 MARKET ST~\nN4*SAN FRANCISCO*CA*94102*US~\nLX*1~\nW01*2*EA**VN*V-1~\nW76*2~\nSE*9*0001~\n" +
+			"ST*940*0002~\nW05*F*SO-77*PO-9~\nNTE*WHI*CUSTOMER CANCELLED~\nSE*4*0002~\n" +
+			"ST*940*0003~\nW05*F*SO-404~\nSE*3*0003~\n" +
+			"GE*3*9~\nIEA*1*000000201~\n"
+		if _, err := in.Accept(context.Background(), intake.Item{Source: "edi", Partner: "acme", IdempotencyKey: "f", Payload: []byte(file)}); err != nil {
+			t.Fatal(err)
+		}
+		console := dlq.NewConsole(st, router.Topics{})
+		var entries []dlq.Entry
+		waitFor(t, "the order, the cancel and the parked unknown cancel", 10*time.Second, func() bool {
+			entries, _ = console.List(context.Background(), dlq.Filter{})
+			return len(messages(t, st, router.TopicFulfilmentOrders)) == 1 && len(messages(t, st, router.TopicFulfilmentCancellation)) == 1 && len(entries) == 1
+		})
+		o, _ := canonical.DecodeOrder([]byte(messages(t, st, router.TopicFulfilmentOrders)[0]))
+		c, err := canonical.DecodeOrderCancel([]byte(messages(t, st, router.TopicFulfilmentCancellation)[0]))
+		if err != nil || c.OrderID != o.OrderID || c.OrderNumber != "SO-77" || !strings.Contains(c.Reason, "CUSTOMER CANCELLED") {
+			t.Fatalf("cancel %v %+v for order %s", err, c, o.OrderID)
+		}
+		if !strings.Contains(entries[0].Reason, "SO-404") || !strings.Contains(entries[0].Reason, "replay this entry") {
+			t.Fatalf("DLQ reason %q", entries[0].Reason)
+		}
+		trail, _ := st.Trail(context.Background(), o.OrderID)
+		if !store.HasStages(trail, store.StageAccepted, store.StageRouted, store.StageCancelRequested) {
+			t.Fatalf("trail %+v", trail)
+		}
+	})
+}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/paklog/integration-hub/canonical"
 	"github.com/paklog/integration-hub/internal/hub"
+	"github.com/paklog/integration-hub/router"
 
 	x12 "github.com/paklog/integration-hub/edi/x12"
 	x12map "github.com/paklog/integration-hub/transforms/x12"
@@ -224,9 +224,10 @@ func ediTranslateCmd() *cobra.Command {
 	var partner string
 	cmd := &cobra.Command{
 		Use:   "translate FILE",
-		Short: "Translate 850 and 940 sets into canonical orders, one JSON per line",
+		Short: "Translate 850, 940 and 860 sets into canonical orders and cancels, one JSON per line",
 		Long: `Translate every 850 purchase order and 940 warehouse shipping order of FILE into a
-canonical paklog.order.v1 document (without the hub-assigned order_id and received_at),
+canonical paklog.order.v1 document, and every cancelling 940 or 860 into a
+paklog.order_cancel.v1 (without the hub-assigned order_id and received_at),
 one per line, with the partner's mapping from the configuration (partners[].x12.mapping;
 the defaults for a partner it does not list). A set that cannot be translated
 is reported on stderr with every problem, by line, segment and element; other sets go on.
@@ -251,14 +252,8 @@ Exit status: 0 all translated, 1 some could not be.`,
 			_, err = walkEDI(r, false, func(ev x12.Event) error {
 				ts := ev.Set
 				env := x12map.EnvelopeOf(partner, ts)
-				var fn func(*x12.TransactionSet, x12map.Envelope, x12map.Options) (canonical.Order, error)
-				switch ts.ID {
-				case "850":
-					fn = x12map.OrderFrom850
-				case "940":
-					fn = x12map.OrderFrom940
-				default:
-					fmt.Fprintf(cmd.ErrOrStderr(), "set %s %s (line %d): not an order; skipped\n", ts.ID, ts.ControlNumber, ts.Line)
+				if ts.ID != "850" && ts.ID != "940" && ts.ID != "860" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "set %s %s (line %d): not an order, change or cancel; skipped\n", ts.ID, ts.ControlNumber, ts.Line)
 					return nil
 				}
 				if len(ts.Errors) > 0 {
@@ -269,19 +264,20 @@ Exit status: 0 all translated, 1 some could not be.`,
 					}
 					return nil
 				}
-				o, err := fn(ts, env, opts)
+				o, c, problems, err := router.TranslateX12(ts, env, opts)
 				if err != nil {
+					return err
+				}
+				if len(problems) > 0 {
 					failed++
 					fmt.Fprintf(cmd.ErrOrStderr(), "set %s %s (line %d) could not be translated:\n", ts.ID, ts.ControlNumber, ts.Line)
-					var list x12.ErrorList
-					if errors.As(err, &list) {
-						for _, e := range list {
-							fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", e)
-						}
-					} else {
-						fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", err)
+					for _, e := range problems {
+						fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", e)
 					}
 					return nil
+				}
+				if c != nil {
+					return enc.Encode(c)
 				}
 				return enc.Encode(o)
 			}, func(error) {})

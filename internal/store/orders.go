@@ -18,12 +18,13 @@ type Execer interface {
 
 // Order trail stages, in the order an order normally reaches them.
 const (
-	StageAccepted     = "accepted"      // raw payload committed by an adapter
-	StageRouted       = "routed"        // canonical order published to fulfilment.orders
-	StagePacked       = "packed"        // the fulfilment core reported a packed shipment
-	StageShipped      = "shipped"       // the fulfilment core confirmed the shipment
-	StageDeadLettered = "dead_lettered" // a handler parked it in the DLQ
-	StageReplayed     = "replayed"      // an operator replayed it from the DLQ
+	StageAccepted        = "accepted"         // raw payload committed by an adapter
+	StageRouted          = "routed"           // canonical order published to fulfilment.orders
+	StagePacked          = "packed"           // the fulfilment core reported a packed shipment
+	StageShipped         = "shipped"          // the fulfilment core confirmed the shipment
+	StageDeadLettered    = "dead_lettered"    // a handler parked it in the DLQ
+	StageReplayed        = "replayed"         // an operator replayed it from the DLQ
+	StageCancelRequested = "cancel_requested" // the source asked to cancel it (sent to fulfilment.cancellations)
 )
 
 // stageRank orders the progress stages; the fulfilment core's events (packed,
@@ -189,4 +190,18 @@ func (s *Store) RecordInterchange(ctx context.Context, q Execer, partner, sender
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// LookupOrderID returns the hub's id for ref, if the hub has accepted that order.
+func (s *Store) LookupOrderID(ctx context.Context, q Execer, ref OrderRef) (string, bool, error) {
+	var id string
+	err := q.QueryRowContext(ctx, s.Rebind(`SELECT order_id FROM order_ids WHERE channel = ? AND partner = ? AND external_id = ?`),
+		ref.Channel, ref.Partner, ref.ExternalID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("looking up order %s/%s/%s: %w", ref.Channel, ref.Partner, ref.ExternalID, err)
+	}
+	return id, true, nil
 }
