@@ -205,3 +205,19 @@ func (s *Store) LookupOrderID(ctx context.Context, q Execer, ref OrderRef) (stri
 	}
 	return id, true, nil
 }
+
+// NewerVersion records that the source sent ref as of updatedAt, as part of q's
+// transaction, and reports whether that is newer than every version seen before. An
+// older or equal version (a late webhook, a redelivery) returns false and changes
+// nothing.
+func (s *Store) NewerVersion(ctx context.Context, q Execer, ref OrderRef, updatedAt time.Time) (bool, error) {
+	updatedAt = updatedAt.UTC().Truncate(time.Microsecond)
+	res, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO source_versions (channel, partner, external_id, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (channel, partner, external_id) DO UPDATE SET updated_at = excluded.updated_at
+		WHERE source_versions.updated_at < excluded.updated_at`), ref.Channel, ref.Partner, ref.ExternalID, updatedAt)
+	if err != nil {
+		return false, fmt.Errorf("recording version %s of %s/%s/%s: %w", updatedAt.Format(time.RFC3339Nano), ref.Channel, ref.Partner, ref.ExternalID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
