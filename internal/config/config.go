@@ -1,6 +1,8 @@
 package config
 
 import (
+	shopifymap "github.com/paklog/integration-hub/transforms/shopify"
+
 	x12map "github.com/paklog/integration-hub/transforms/x12"
 
 	"fmt"
@@ -10,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the hub's configuration: the YAML file, over [Default], with
@@ -27,9 +27,32 @@ type Config struct {
 	// policy (acknowledgements, mapping). Their endpoints (AS2, SFTP) come with
 	// those adapters.
 	Partners []Partner `yaml:"partners"`
-	// Channels is reserved for the shop channels (Shopify, Magento): a list of
-	// mappings, kept as YAML nodes until their shape is settled.
-	Channels []yaml.Node `yaml:"channels"`
+	// Channels are the sales channels the hub takes orders from.
+	Channels Channels `yaml:"channels"`
+}
+
+// Channels configures the sales channels.
+type Channels struct {
+	Shopify Shopify `yaml:"shopify"`
+}
+
+// Shopify configures the Shopify channel: the shops whose webhooks the hub takes at
+// POST /webhooks/shopify.
+type Shopify struct {
+	Shops []Shop `yaml:"shops"`
+}
+
+// Shop is one Shopify shop.
+type Shop struct {
+	// Name is the shop's key: source.partner of its orders.
+	Name string `yaml:"name"`
+	// Domain is the shop's myshopify domain (X-Shopify-Shop-Domain).
+	Domain string `yaml:"domain"`
+	// Secrets are the app's client secrets that sign the webhooks: one, or two
+	// during a rotation.
+	Secrets []Secret `yaml:"secrets"`
+	// Mapping is the shop's release rules and mapping (transforms/shopify.Options).
+	Mapping shopifymap.Options `yaml:"mapping"`
 }
 
 // Partner is one trading partner.
@@ -253,6 +276,32 @@ func (c *Config) Validate() error {
 		}
 		if err := p.X12.Mapping.Validate(); err != nil {
 			v.add(field+".x12.mapping", err.Error())
+		}
+	}
+
+	shops := map[string]int{}
+	for i, sh := range c.Channels.Shopify.Shops {
+		field := fmt.Sprintf("channels.shopify.shops[%d]", i)
+		switch {
+		case !topicPrefixRE.MatchString(sh.Name) || sh.Name == "" || len(sh.Name) > 64:
+			v.add(field+".name", fmt.Sprintf(`must be 1 to 64 letters, digits, "_", "." or "-", got %q`, sh.Name))
+		default:
+			if first, dup := shops[sh.Name]; dup {
+				v.add(field+".name", fmt.Sprintf("%q is already channels.shopify.shops[%d]", sh.Name, first))
+			}
+			shops[sh.Name] = i
+		}
+		if strings.TrimSpace(sh.Domain) == "" {
+			v.add(field+".domain", "is required (the shop's myshopify.com domain)")
+		}
+		if len(sh.Secrets) == 0 {
+			v.add(field+".secrets", "needs the app's client secret that signs the webhooks")
+		}
+		for j, sec := range sh.Secrets {
+			v.secret(fmt.Sprintf("%s.secrets[%d]", field, j), sec, "is empty")
+		}
+		if err := sh.Mapping.Validate(); err != nil {
+			v.add(field+".mapping", err.Error())
 		}
 	}
 

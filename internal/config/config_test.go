@@ -39,7 +39,7 @@ func TestDefault(t *testing.T) {
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "text"},
 		{"partners", len(cfg.Partners), 0},
-		{"channels", len(cfg.Channels), 0},
+		{"channels.shopify.shops", len(cfg.Channels.Shopify.Shops), 0},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -161,7 +161,6 @@ func syntaxProblem(err error) Problem {
 
 var (
 	secretType = reflect.TypeFor[Secret]()
-	nodesType  = reflect.TypeFor[[]yaml.Node]()
 	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
@@ -189,9 +188,6 @@ func (d *decoder) decode(n *yaml.Node, path string, line int, v reflect.Value) {
 		if s, ok := d.secret(n, path, line); ok {
 			v.Set(reflect.ValueOf(s))
 		}
-		return
-	case nodesType:
-		d.nodes(n, path, line, v)
 		return
 	}
 	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
@@ -303,28 +299,6 @@ func (d *decoder) mapping(n *yaml.Node, path string, line int, v reflect.Value) 
 		}
 		seen[k.Value] = k.Line
 		d.decode(val, field, k.Line, v.FieldByIndex(fi))
-	}
-}
-
-// nodes keeps a list of mappings as YAML nodes (partners, channels).
-func (d *decoder) nodes(n *yaml.Node, path string, line int, v reflect.Value) {
-	if n.Kind != yaml.SequenceNode {
-		d.add(line, path, "must be a list, got "+describe(n))
-		return
-	}
-	var out []yaml.Node
-	ok := true
-	for i, item := range n.Content {
-		item = deref(item)
-		if item.Kind != yaml.MappingNode {
-			d.add(item.Line, fmt.Sprintf("%s[%d]", path, i), "must be a mapping, got "+describe(item))
-			ok = false
-			continue
-		}
-		out = append(out, *item)
-	}
-	if ok {
-		v.Set(reflect.ValueOf(out))
 	}
 }
 

@@ -332,16 +332,18 @@ func TestParseProblems(t *testing.T) {
 			),
 		},
 		{
-			name: "partners and channels must be lists of mappings",
+			name: "partners must be mappings; a shop needs a domain and a secret",
 			file: lines(
 				"partners:",
 				"  - name: acme",
 				"  - just-a-string",
-				"channels: {shopify: {}}",
+				"channels: {shopify: {shops: [{name: acme, mapping: {sku_fallbak: x}}]}}",
 			),
 			want: lines(
 				`hub.yaml:3: partners[1]: must be a mapping of fields, got "just-a-string"`,
-				`hub.yaml:4: channels: must be a list, got a mapping`,
+				`hub.yaml:4: channels.shopify.shops[0].mapping.sku_fallbak: unknown field (did you mean "sku_fallback"?)`,
+				`hub.yaml:4: channels.shopify.shops[0].domain: is required (the shop's myshopify.com domain)`,
+				`hub.yaml:4: channels.shopify.shops[0].secrets: needs the app's client secret that signs the webhooks`,
 			),
 		},
 		{

@@ -4,9 +4,13 @@
 package hub
 
 import (
+	"net/http"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paklog/integration-hub/adapters/shopify"
+	shopifymap "github.com/paklog/integration-hub/transforms/shopify"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +60,23 @@ func EDIConfig(c config.Config) router.EDIConfig {
 		out.Partners[p.Name] = router.EDIPartner{Ack: kind, SkipAccepted: p.X12.SkipAccepted, Mapping: p.X12.Mapping}
 	}
 	return out
+}
+
+// ShopifyConfig turns the configured shops into the Shopify handler's options.
+func ShopifyConfig(c config.Config) router.ShopifyConfig {
+	out := router.ShopifyConfig{Shops: map[string]shopifymap.Options{}}
+	for _, sh := range c.Channels.Shopify.Shops {
+		out.Shops[sh.Name] = sh.Mapping
+	}
+	return out
+}
+
+// nilIfNone keeps a nil *Webhooks from becoming a non-nil http.Handler.
+func nilIfNone(w *shopify.Webhooks) http.Handler {
+	if w == nil {
+		return nil
+	}
+	return w
 }
 
 // StoreConfig turns the configuration's store section into the store's.
@@ -120,7 +141,10 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := router.RegisterEDI(r, EDIConfig(cfg)); err != nil {
 		return err
 	}
-	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI))...)
+	if err := router.RegisterShopify(r, ShopifyConfig(cfg)); err != nil {
+		return err
+	}
+	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI), string(canonical.ChannelShopify))...)
 	if opts.Register != nil {
 		if err := opts.Register(ctx, r); err != nil {
 			return err
@@ -128,13 +152,29 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	h.DLQ = dlq.NewConsole(h.Store, topics)
 	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std()}, h.Log)
+	var shopifyWebhooks *shopify.Webhooks
+	if shops := cfg.Channels.Shopify.Shops; len(shops) > 0 {
+		wc := shopify.Config{Shops: map[string]shopify.Shop{}, MaxBody: int64(cfg.HTTP.MaxBodyBytes)}
+		for _, sh := range shops {
+			var secrets []string
+			for _, sec := range sh.Secrets {
+				secrets = append(secrets, sec.Value())
+			}
+			wc.Shops[sh.Name] = shopify.Shop{Domain: sh.Domain, Secrets: secrets}
+		}
+		var err error
+		if shopifyWebhooks, err = shopify.New(wc, h.Intake, h.Log); err != nil {
+			h.Intake.Close()
+			return err
+		}
+	}
 	h.Server = server.New(server.Config{
 		Addr:            cfg.HTTP.Addr,
 		MaxBodyBytes:    int64(cfg.HTTP.MaxBodyBytes),
 		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
 		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
-	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log})
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks)})
 	if err := h.Server.Listen(); err != nil {
 		h.Intake.Close()
 		return fmt.Errorf("listening on %s (http.addr): %w", cfg.HTTP.Addr, err)

@@ -41,6 +41,8 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Running reports whether the router runs, for /readyz.
 	Running func() bool
+	// Shopify takes the shops' webhooks; nil when no shop is configured.
+	Shopify http.Handler
 	Log     *slog.Logger
 }
 
@@ -106,7 +108,18 @@ func (s *Server) routes() []route {
 		hf("GET /api/v1/dlq", s.dlqList),
 		hf("GET /api/v1/dlq/{id}", s.dlqShow),
 		hf("POST /api/v1/dlq/{id}/replay", s.dlqReplay),
+		{"POST /webhooks/shopify", s.shopify()},
 	}
+}
+
+func (s *Server) shopify() http.Handler {
+	if s.deps.Shopify != nil {
+		return s.deps.Shopify
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no Shopify shop is configured (channels.shopify.shops)"})
+	})
 }
 
 // Routes is the request multiplexer, for tests that use httptest.

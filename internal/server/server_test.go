@@ -3,9 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +27,7 @@ import (
 
 // startHub runs a whole hub (with the simulated core) on st's configuration and
 // returns its base URL.
-func startHub(t *testing.T, sc store.Config) (string, *hub.Hub) {
+func startHub(t *testing.T, sc store.Config, tweaks ...func(*config.Config)) (string, *hub.Hub) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Store.Driver = config.Driver(sc.Driver)
@@ -33,6 +37,9 @@ func startHub(t *testing.T, sc store.Config) (string, *hub.Hub) {
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.HTTP.MaxBodyBytes = 4096
 	cfg.Router.PollInterval = config.Duration(10 * time.Millisecond)
+	for _, tw := range tweaks {
+		tw(&cfg)
+	}
 	h, err := hub.New(context.Background(), cfg, nil, hub.Options{Register: func(ctx context.Context, r *router.Router) error {
 		return (&fulfilsim.Sim{}).Register(ctx, r)
 	}})
@@ -245,5 +252,61 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 	for p := range documented {
 		t.Errorf("the OpenAPI document describes %s, which the server does not have", p)
+	}
+}
+
+// A signed Shopify webhook for a configured shop becomes an order that reaches the
+// (simulated) core; a badly signed one stores nothing.
+func TestShopifyWebhookEndToEnd(t *testing.T) {
+	const secret = "shpss_test_secret"
+	sc := storetest.SQLiteConfig(t)
+	base, h := startHub(t, sc, func(c *config.Config) {
+		c.HTTP.MaxBodyBytes = 1 << 20
+		c.Channels.Shopify.Shops = []config.Shop{{Name: "acme", Domain: "acme.myshopify.com", Secrets: []config.Secret{config.NewSecret(secret)}}}
+	})
+	body, err := os.ReadFile("../../transforms/shopify/testdata/paid.webhook.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", base+"/webhooks/shopify", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Shop-Domain", "acme.myshopify.com")
+		req.Header.Set("X-Shopify-Topic", "orders/paid")
+		req.Header.Set("X-Shopify-Event-Id", "evt-1")
+		req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(base64.StdEncoding.EncodeToString([]byte("forged"))); code != http.StatusUnauthorized {
+		t.Fatalf("forged signature: %d", code)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	if code := post(base64.StdEncoding.EncodeToString(mac.Sum(nil))); code != http.StatusOK {
+		t.Fatalf("signed webhook: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen, err := fulfilsim.Orders(context.Background(), h.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) == 1 {
+			for _, o := range seen {
+				if o.OrderNumber != "#1042" || o.Deliveries != 1 {
+					t.Fatalf("the core saw %+v", o)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Shopify order did not reach the core (%d orders)", len(seen))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -1,0 +1,132 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/transforms/shopify"
+)
+
+// MetaShopifyTopic is the webhook topic on an inbound.shopify message (set by the
+// webhook adapter).
+const MetaShopifyTopic = "shopify_topic"
+
+// ShopifyConfig holds each shop's mapping options by shop key; Default applies to
+// shops not listed.
+type ShopifyConfig struct {
+	Default shopify.Options
+	Shops   map[string]shopify.Options
+}
+
+// RegisterShopify adds the normalize handler of inbound.shopify.
+func RegisterShopify(r *Router, cfg ShopifyConfig) error {
+	r.DeclareTopics(TopicFulfilmentOrders, TopicFulfilmentCancellation)
+	h := &shopifyHandler{cfg: cfg}
+	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle)
+}
+
+type shopifyHandler struct{ cfg ShopifyConfig }
+
+// handle maps one webhook delivery. Shopify delivers at least once and out of order,
+// so the last writer wins by the order's own updated_at: a delivery older than (or as
+// old as) one already seen for the same shop and order changes nothing. Then:
+//
+//   - an order the hub does not have yet is released to fulfilment.orders when the
+//     shop's release rules allow (an orders/updated before its orders/create, or an
+//     orders/paid after an unpaid create, both release it);
+//   - an order the hub has is not sent again: changes to it are not applied (there is
+//     no canonical change message yet) and are logged;
+//   - a cancellation of an order the hub has goes to fulfilment.cancellations; of one
+//     it never released, nothing is sent;
+//   - a body the mapping rejects is a validation error, parked in the DLQ with every
+//     problem.
+func (h *shopifyHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) error {
+	shop := msg.Metadata.Get(MetaPartner)
+	topic := msg.Metadata.Get(MetaShopifyTopic)
+	opts, ok := h.cfg.Shops[shop]
+	if !ok {
+		opts = h.cfg.Default
+	}
+	res, err := shopify.OrderFromWebhook(topic, msg.Payload, shop, opts)
+	if err != nil {
+		if errors.Is(err, shopify.ErrTopic) {
+			return fault.AsPermanent(fmt.Errorf("shopify %s webhook from %s: %w", topic, shop, err))
+		}
+		return fault.AsValidation(fmt.Errorf("shopify %s webhook from %s (order %s): %w", topic, shop, res.ExternalID, err))
+	}
+	st := tx.Store()
+	ref := store.OrderRef{Channel: string(canonical.ChannelShopify), Partner: shop, ExternalID: res.ExternalID}
+	newer, err := st.NewerVersion(ctx, tx, ref, res.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	log := tx.router.log.With("shop", shop, "topic", topic, "shopify_order", res.ExternalID, "message_uuid", msg.UUID)
+	if !newer {
+		log.Info("shopify webhook older than what the hub has seen: ignored", "updated_at", res.UpdatedAt)
+		return nil
+	}
+	switch {
+	case res.Cancel != nil:
+		id, known, err := st.LookupOrderID(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if !known {
+			log.Info("shopify cancellation of an order never released: nothing to cancel")
+			return nil
+		}
+		c := *res.Cancel
+		c.OrderID = id
+		c.Source.ReceivedAt = store.Now()
+		body, err := c.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		out := message.NewMessage(watermill.NewUUID(), body)
+		out.Metadata.Set(MetaSchema, canonical.SchemaOrderCancel)
+		out.Metadata.Set(MetaOrderID, id)
+		out.Metadata.Set(MetaIdempotencyKey, "cancel:"+id)
+		if err := tx.Publish(TopicFulfilmentCancellation, out); err != nil {
+			return err
+		}
+		return tx.Trail(id, store.StageCancelRequested, "shopify "+topic+": "+c.Reason)
+	case res.Order != nil:
+		o := *res.Order
+		id, existed, err := st.OrderID(ctx, tx, ref, canonical.NewOrderID())
+		if err != nil {
+			return err
+		}
+		if existed {
+			log.Info("shopify order already released: changes are not applied", "order_id", id)
+			return nil
+		}
+		o.OrderID = id
+		o.Source.ReceivedAt = store.Now()
+		body, err := o.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		if err := tx.Trail(id, store.StageAccepted, "from shopify "+topic+" of "+shop); err != nil {
+			return err
+		}
+		out := message.NewMessage(watermill.NewUUID(), body)
+		out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
+		out.Metadata.Set(MetaOrderID, id)
+		out.Metadata.Set(MetaIdempotencyKey, "order:"+id)
+		topicOut := RouteOrder(o)
+		if err := tx.Publish(topicOut, out); err != nil {
+			return err
+		}
+		return tx.Trail(id, store.StageRouted, "published to "+topicOut)
+	default:
+		log.Info("shopify order not released", "reason", res.Skip)
+		return nil
+	}
+}
