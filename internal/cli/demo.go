@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,6 +70,8 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				if !verbose {
 					c.Log.Level = "warn"
 				}
+				c.Channels.Shopify.Shops = append(c.Channels.Shopify.Shops, config.Shop{
+					Name: demoShop, Domain: demoShopDomain, Secrets: []config.Secret{config.NewSecret(demoShopSecret)}})
 			})
 			if err != nil {
 				return err
@@ -186,7 +191,14 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		orders = append(orders, &demoOrder{channel: "csv", number: im.OrderNumber, orderID: im.OrderID, start: start})
 	}
 
-	fmt.Fprintf(out, "\n3. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
+	fmt.Fprintln(out, "\n3. Shopify: a signed orders/paid webhook to POST /webhooks/shopify")
+	shopOrder, err := demoShopify(ctx, out, client, base, h)
+	if err != nil {
+		return false, err
+	}
+	orders = append(orders, shopOrder)
+
+	fmt.Fprintf(out, "\n4. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
 	deadline := time.Now().Add(timeout)
 	for {
 		done := 0
@@ -283,4 +295,73 @@ func orderStatus(ctx context.Context, client *http.Client, base, id string) (ser
 		return st, fmt.Errorf("GET /api/v1/orders/%s: %s", id, resp.Status)
 	}
 	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// The demo's Shopify shop; its secret signs the webhook the demo posts.
+const (
+	demoShop       = "demo-shop"
+	demoShopDomain = "paklog-demo.myshopify.com"
+	demoShopSecret = "demo-shop-client-secret"
+)
+
+// demoShopify posts the sample paid order as Shopify would (signed), once forged, and
+// once again as a redelivery, and returns the order to follow.
+func demoShopify(ctx context.Context, out io.Writer, client *http.Client, base string, h *hub.Hub) (*demoOrder, error) {
+	post := func(sig string) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/shopify", bytes.NewReader(demo.ShopifyOrder))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Shop-Domain", demoShopDomain)
+		req.Header.Set("X-Shopify-Topic", "orders/paid")
+		req.Header.Set("X-Shopify-Event-Id", "demo-event-1")
+		req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	start := time.Now()
+	code, err := post(base64.StdEncoding.EncodeToString([]byte("forged")))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "   forged signature -> %d, nothing stored\n", code)
+	mac := hmac.New(sha256.New, []byte(demoShopSecret))
+	mac.Write(demo.ShopifyOrder)
+	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, what := range []string{"signed", "redelivered"} {
+		if code, err = post(sig); err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("the %s Shopify webhook was answered %d", what, code)
+		}
+		fmt.Fprintf(out, "   %s -> %d\n", what, code)
+	}
+	var doc struct {
+		ID   json.Number `json:"id"`
+		Name string      `json:"name"`
+	}
+	if err := json.Unmarshal(demo.ShopifyOrder, &doc); err != nil {
+		return nil, err
+	}
+	ref := store.OrderRef{Channel: "shopify", Partner: demoShop, ExternalID: doc.ID.String()}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		id, ok, err := h.Store.LookupOrderID(ctx, h.Store.ReadDB(), ref)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &demoOrder{channel: "shopify", number: doc.Name, orderID: id, start: start}, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the Shopify order %s was not released within 10 s", doc.ID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
