@@ -202,7 +202,9 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 			BatchSize:     r.cfg.BatchSize,
 			PollInterval:  poll,
 			AckDeadline:   r.ackDeadline(),
-		}, watermill.NewSlogLogger(r.log.With("component", "subscriber", "handler", s.name)))
+		}, watermill.NewSlogLoggerWithLevelMapping(r.log.With("component", "subscriber", "handler", s.name), map[slog.Level]slog.Level{
+			slog.LevelInfo: slog.LevelDebug, // per-subscriber start and stop chatter
+		}))
 		if err != nil {
 			return err
 		}
