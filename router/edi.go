@@ -228,23 +228,11 @@ func (h *ediHandler) cancel(ctx context.Context, tx *Tx, c canonical.OrderCancel
 			c.Source.ExternalID, key, c.Source.Partner)}, nil
 	}
 	c.OrderID = id
-	c.Source.ReceivedAt = store.Now()
-	body, err := c.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	out := message.NewMessage(watermill.NewUUID(), body)
-	out.Metadata.Set(MetaSchema, canonical.SchemaOrderCancel)
-	out.Metadata.Set(MetaOrderID, id)
-	out.Metadata.Set(MetaIdempotencyKey, "cancel:"+id+":"+key)
-	if err := tx.Publish(TopicFulfilmentCancellation, out); err != nil {
-		return nil, err
-	}
 	detail := "whole order"
 	if len(c.Lines) > 0 {
 		detail = fmt.Sprintf("%d line(s)", len(c.Lines))
 	}
-	return nil, tx.Trail(id, store.StageCancelRequested, detail+" from "+c.Source.Document+" set "+key+" to "+TopicFulfilmentCancellation)
+	return nil, tx.requestCancel(c, ":"+key, detail+" from "+c.Source.Document+" set "+key+" to "+TopicFulfilmentCancellation)
 }
 
 // acknowledge publishes what the file calls for to edi.acks.
@@ -315,32 +303,9 @@ func (h *ediHandler) park(ctx context.Context, tx *Tx, msg *message.Message, ts 
 // route gives the order its stable id and publishes it to fulfilment.orders; an order
 // the hub already has (the partner sent the same PO again) is not sent twice.
 func (h *ediHandler) route(ctx context.Context, tx *Tx, msg *message.Message, o canonical.Order, key string) (bool, error) {
-	st := tx.Store()
-	ref := store.OrderRef{Channel: string(o.Source.Channel), Partner: o.Source.Partner, ExternalID: o.Source.ExternalID}
-	id, existed, err := st.OrderID(ctx, tx, ref, canonical.NewOrderID())
-	if err != nil {
-		return false, err
-	}
-	if existed {
+	id, released, err := tx.releaseOrder(ctx, o, "translated from "+o.Source.Document+" set "+key)
+	if err == nil && !released {
 		tx.router.log.Warn("EDI order already accepted: not sent again", "order_id", id, "external_id", o.Source.ExternalID, "set", key)
-		return false, nil
 	}
-	o.OrderID = id
-	o.Source.ReceivedAt = store.Now()
-	body, err := o.MarshalJSON()
-	if err != nil {
-		return false, err
-	}
-	if err := tx.Trail(id, store.StageAccepted, "translated from "+o.Source.Document+" set "+key); err != nil {
-		return false, err
-	}
-	out := message.NewMessage(watermill.NewUUID(), body)
-	out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
-	out.Metadata.Set(MetaOrderID, id)
-	out.Metadata.Set(MetaIdempotencyKey, "order:"+id)
-	topic := RouteOrder(o)
-	if err := tx.Publish(topic, out); err != nil {
-		return false, err
-	}
-	return true, tx.Trail(id, store.StageRouted, "published to "+topic)
+	return released, err
 }

@@ -43,16 +43,62 @@ func NormalizeCanonicalOrder(ctx context.Context, tx *Tx, msg *message.Message) 
 	if err != nil {
 		return fault.AsValidation(fmt.Errorf("message %s is not a valid %s: %w", msg.UUID, canonical.SchemaOrder, err))
 	}
-	out := message.NewMessage(watermill.NewUUID(), msg.Payload)
+	return tx.routeOrder(o, msg.Payload)
+}
+
+// routeOrder publishes an order that has its hub id (body is its JSON) to the topic
+// RouteOrder picks, and records the routed stage. The idempotency key is the order
+// id: whatever path an order takes twice, the core sees it once.
+func (tx *Tx) routeOrder(o canonical.Order, body []byte) error {
+	out := message.NewMessage(watermill.NewUUID(), body)
 	out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
 	out.Metadata.Set(MetaOrderID, o.OrderID)
-	// One key per order: whatever path an order takes twice, the core sees it once.
 	out.Metadata.Set(MetaIdempotencyKey, "order:"+o.OrderID)
 	topic := RouteOrder(o)
 	if err := tx.Publish(topic, out); err != nil {
 		return err
 	}
 	return tx.Trail(o.OrderID, store.StageRouted, "published to "+topic)
+}
+
+// releaseOrder gives an order translated from a source its stable hub id and routes
+// it, recording the accepted stage with detail. An order the hub already has is not
+// sent again: released is false.
+func (tx *Tx) releaseOrder(ctx context.Context, o canonical.Order, detail string) (id string, released bool, err error) {
+	ref := store.OrderRef{Channel: string(o.Source.Channel), Partner: o.Source.Partner, ExternalID: o.Source.ExternalID}
+	id, existed, err := tx.Store().OrderID(ctx, tx, ref, canonical.NewOrderID())
+	if err != nil || existed {
+		return id, false, err
+	}
+	o.OrderID = id
+	o.Source.ReceivedAt = store.Now()
+	body, err := o.MarshalJSON()
+	if err != nil {
+		return id, false, err
+	}
+	if err := tx.Trail(id, store.StageAccepted, detail); err != nil {
+		return id, false, err
+	}
+	return id, true, tx.routeOrder(o, body)
+}
+
+// requestCancel publishes a cancel of an order the hub has (c.OrderID set) to
+// fulfilment.cancellations under idempotency key "cancel:<order id><keySuffix>", and
+// records the stage with detail.
+func (tx *Tx) requestCancel(c canonical.OrderCancel, keySuffix, detail string) error {
+	c.Source.ReceivedAt = store.Now()
+	body, err := c.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	out := message.NewMessage(watermill.NewUUID(), body)
+	out.Metadata.Set(MetaSchema, canonical.SchemaOrderCancel)
+	out.Metadata.Set(MetaOrderID, c.OrderID)
+	out.Metadata.Set(MetaIdempotencyKey, "cancel:"+c.OrderID+keySuffix)
+	if err := tx.Publish(TopicFulfilmentCancellation, out); err != nil {
+		return err
+	}
+	return tx.Trail(c.OrderID, store.StageCancelRequested, detail)
 }
 
 // RouteOrder picks the topic an order goes to. Today every order goes to the fulfilment

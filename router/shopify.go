@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/paklog/integration-hub/canonical"
@@ -84,47 +83,13 @@ func (h *shopifyHandler) handle(ctx context.Context, tx *Tx, msg *message.Messag
 		}
 		c := *res.Cancel
 		c.OrderID = id
-		c.Source.ReceivedAt = store.Now()
-		body, err := c.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		out := message.NewMessage(watermill.NewUUID(), body)
-		out.Metadata.Set(MetaSchema, canonical.SchemaOrderCancel)
-		out.Metadata.Set(MetaOrderID, id)
-		out.Metadata.Set(MetaIdempotencyKey, "cancel:"+id)
-		if err := tx.Publish(TopicFulfilmentCancellation, out); err != nil {
-			return err
-		}
-		return tx.Trail(id, store.StageCancelRequested, "shopify "+topic+": "+c.Reason)
+		return tx.requestCancel(c, "", "shopify "+topic+": "+c.Reason)
 	case res.Order != nil:
-		o := *res.Order
-		id, existed, err := st.OrderID(ctx, tx, ref, canonical.NewOrderID())
-		if err != nil {
-			return err
-		}
-		if existed {
+		id, released, err := tx.releaseOrder(ctx, *res.Order, "from shopify "+topic+" of "+shop)
+		if err == nil && !released {
 			log.Info("shopify order already released: changes are not applied", "order_id", id)
-			return nil
 		}
-		o.OrderID = id
-		o.Source.ReceivedAt = store.Now()
-		body, err := o.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		if err := tx.Trail(id, store.StageAccepted, "from shopify "+topic+" of "+shop); err != nil {
-			return err
-		}
-		out := message.NewMessage(watermill.NewUUID(), body)
-		out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
-		out.Metadata.Set(MetaOrderID, id)
-		out.Metadata.Set(MetaIdempotencyKey, "order:"+id)
-		topicOut := RouteOrder(o)
-		if err := tx.Publish(topicOut, out); err != nil {
-			return err
-		}
-		return tx.Trail(id, store.StageRouted, "published to "+topicOut)
+		return err
 	default:
 		log.Info("shopify order not released", "reason", res.Skip)
 		return nil
