@@ -10,6 +10,7 @@ package carriers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/paklog/integration-hub/canonical"
@@ -105,3 +106,8 @@ type Client interface {
 	// Lookup lists labels bought with r.Reference (none: an empty slice).
 	Lookup(ctx context.Context, r LookupRequest) ([]Found, error)
 }
+
+// ErrNoLookup is returned by Lookup for a carrier that needs none: USPS honours
+// X-Idempotency-Key, so an unknown outcome is resolved by sending the same request
+// again.
+var ErrNoLookup = errors.New("this carrier has no label lookup by reference: resend with the same idempotency key")
