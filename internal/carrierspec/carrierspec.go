@@ -15,7 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-		"net/url"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
