@@ -512,3 +512,32 @@ func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
 func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
 	return t.Tx.QueryRowContext(t.ctx, t.router.store.Rebind(query), args...)
 }
+
+// Parked is work parked in the DLQ from outside a handler: by a worker that carries
+// on, out of any consumer transaction, what a handler queued (label purchase).
+type Parked struct {
+	// Handler is the handler whose replay topic a replay goes to; Topic the topic its
+	// message came from.
+	Handler, Topic string
+	Reason         string
+	Class          fault.Class
+	// Chain is the error chain, outermost first (fault.Chain).
+	Chain    []string
+	Attempts int
+	// MessageID is the original message's UUID: parking it again updates its entry.
+	MessageID string
+	// Extra metadata for the entry (keys without the "dlq_" prefix are kept on replay).
+	Extra map[string]string
+}
+
+// Park publishes a DLQ entry for payload (with its original metadata md) inside tx.
+func (r *Router) Park(tx *sql.Tx, payload []byte, md message.Metadata, p Parked) error {
+	msg := message.NewMessage(watermill.NewUUID(), payload)
+	msg.Metadata = md
+	var extra []string
+	for k, v := range p.Extra {
+		extra = append(extra, k, v)
+	}
+	return r.park(tx, msg, failure{handler: p.Handler, topic: p.Topic, reason: p.Reason, chain: p.Chain,
+		class: p.Class, attempts: p.Attempts, messageID: p.MessageID}, extra...)
+}

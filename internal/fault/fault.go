@@ -27,6 +27,10 @@ const (
 	// Deferred work is not failing: it waits for something (an open breaker) and is
 	// redelivered without counting against retries or going to the DLQ.
 	Deferred Class = "deferred"
+	// Ambiguous work called an outside system that may have acted on it without
+	// saying so (a label request that timed out after it was sent). It is neither
+	// retried nor failed over: reconciliation finds out what happened first.
+	Ambiguous Class = "ambiguous"
 )
 
 // Error is an error with a class.

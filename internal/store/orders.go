@@ -21,7 +21,9 @@ const (
 	StageAccepted        = "accepted"         // raw payload committed by an adapter
 	StageRouted          = "routed"           // canonical order published to fulfilment.orders
 	StagePacked          = "packed"           // the fulfilment core reported a packed shipment
+	StageLabelled        = "labelled"         // every package of a shipment has its carrier label
 	StageShipped         = "shipped"          // the fulfilment core confirmed the shipment
+	StageLabelVoided     = "label_voided"     // a label was voided at the carrier (order cancelled)
 	StageDeadLettered    = "dead_lettered"    // a handler parked it in the DLQ
 	StageReplayed        = "replayed"         // an operator replayed it from the DLQ
 	StageCancelRequested = "cancel_requested" // the source asked to cancel it (sent to fulfilment.cancellations)
@@ -29,9 +31,9 @@ const (
 
 // stageRank orders the progress stages; the fulfilment core's events (packed,
 // shipped) are recorded by separate consumers, so they can be recorded out of order.
-var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageShipped: 4}
+var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageLabelled: 4, StageShipped: 5}
 
-// StageOrder is the position of a progress stage (accepted 1 … shipped 4), 0 for
+// StageOrder is the position of a progress stage (accepted 1 … shipped 5), 0 for
 // others; for showing a trail in the order an order moves.
 func StageOrder(stage string) int { return stageRank[stage] }
 

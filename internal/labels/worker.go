@@ -1,0 +1,665 @@
+package labels
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/sony/gobreaker"
+
+	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/connectors/carriers"
+	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/router"
+)
+
+// MetaAccounts is the DLQ entry metadata naming the accounts a deferred shipment
+// waits for (comma-separated).
+const MetaAccounts = "label_accounts"
+
+// Run runs the workers, the reconciler, the deferred replayer and the voider until
+// ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range s.cfg.Workers {
+		wg.Go(func() { s.workLoop(ctx) })
+	}
+	wg.Go(func() { s.loop(ctx, 5*s.cfg.Poll, s.voidPending) })
+	wg.Go(func() { s.loop(ctx, 5*s.cfg.Poll, s.reconcileDue) })
+	wg.Go(func() { s.loop(ctx, 5*s.cfg.Poll, s.replayDeferred) })
+	wg.Wait()
+	return nil
+}
+
+func (s *Service) loop(ctx context.Context, every time.Duration, fn func(context.Context) error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("label background task failed; retrying", "error", err)
+		}
+	}
+}
+
+func (s *Service) workLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		id, err := s.claim(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("claiming a shipment to label", "error", err)
+		}
+		if id == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-time.After(s.cfg.Poll):
+			}
+			continue
+		}
+		if err := s.process(ctx, id); err != nil && ctx.Err() == nil {
+			// The shipment stays claimed until its lease ends, then is taken again.
+			s.log.Error("labelling a shipment; it will be tried again when its lease ends", "shipment_id", id, "error", err)
+		}
+	}
+}
+
+// claim takes one queued shipment (or one whose worker's lease ran out).
+func (s *Service) claim(ctx context.Context) (string, error) {
+	now := store.Now()
+	rows, err := s.store.ReadDB().QueryContext(ctx, s.store.Rebind(`SELECT shipment_id FROM label_shipments
+		WHERE (state = ? AND (not_before IS NULL OR not_before <= ?)) OR (state = ? AND lease_until < ?)
+		ORDER BY created_at LIMIT 8`), ShipmentQueued, now, ShipmentWorking, now)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		res, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = ?, updated_at = ?
+			WHERE shipment_id = ? AND ((state = ? AND (not_before IS NULL OR not_before <= ?)) OR (state = ? AND lease_until < ?))`),
+			ShipmentWorking, now.Add(s.cfg.Lease), now, id, ShipmentQueued, now, ShipmentWorking, now)
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// shipmentRow is a claimed label_shipments row.
+type shipmentRow struct {
+	ID, OrderID, MessageUUID string
+	Payload                  []byte
+	Metadata                 message.Metadata
+}
+
+func (s *Service) loadShipment(ctx context.Context, id string) (shipmentRow, error) {
+	var r shipmentRow
+	var md string
+	err := s.store.ReadDB().QueryRowContext(ctx, s.store.Rebind(`SELECT shipment_id, order_id, message_uuid, payload, metadata
+		FROM label_shipments WHERE shipment_id = ?`), id).Scan(&r.ID, &r.OrderID, &r.MessageUUID, &r.Payload, &md)
+	if err != nil {
+		return r, err
+	}
+	r.Metadata = message.Metadata{}
+	_ = json.Unmarshal([]byte(md), &r.Metadata)
+	return r, nil
+}
+
+// outcome is how one carrier service fared with a shipment.
+type outcome int
+
+const (
+	done      outcome = iota // every package has its label
+	fallback                 // nothing bought and the service cannot be used now: try the next
+	permanent                // the carrier refused the shipment: park for a person
+	unknown                  // a label may exist: park for reconciliation
+	cancelled                // the order was cancelled meanwhile
+)
+
+// process labels one claimed shipment.
+func (s *Service) process(ctx context.Context, id string) error {
+	row, err := s.loadShipment(ctx, id)
+	if err != nil {
+		return err
+	}
+	sh, err := canonical.DecodeShipment(row.Payload)
+	if err != nil {
+		return s.park(ctx, row, fault.Validation, fmt.Errorf("shipment %s is not a valid %s: %w", id, canonical.SchemaShipment, err), nil)
+	}
+	if sh.ShipFrom == (canonical.Address{}) {
+		sh.ShipFrom = s.cfg.FromAddress
+	}
+	rule, choices, err := Select(s.cfg.Rules, sh, row.Metadata.Get(router.MetaPartner), s.carrierOf)
+	if err != nil {
+		return s.park(ctx, row, fault.Permanent, err, nil)
+	}
+	reqs, err := s.requests(ctx, s.store.ReadDB(), `shipment_id = ? ORDER BY package_id, attempt`, id)
+	if err != nil {
+		return err
+	}
+	latest := map[string]requestRow{}
+	for _, r := range reqs {
+		latest[r.PackageID] = r
+	}
+	// A shipment that has (or may have) a label with one service stays with it.
+	for _, r := range latest {
+		if r.State == RequestCreated || r.State == RequestPending || r.State == RequestUnknown {
+			pinned := Choice{Account: r.Account, Service: r.Service}
+			choices = []Choice{pinned}
+			break
+		}
+	}
+	var skipped []string
+	var lastErr error
+	for i, c := range choices {
+		out, err := s.tryChoice(ctx, row, sh, rule.Name, c, latest)
+		var se storeError
+		if errors.As(err, &se) {
+			return se.err // the shipment is taken again when its lease ends
+		}
+		switch out {
+		case done:
+			return s.finish(ctx, row, sh)
+		case cancelled:
+			return s.voidCreated(ctx, id)
+		case permanent:
+			return s.park(ctx, row, fault.Permanent, err, nil)
+		case unknown:
+			return s.park(ctx, row, fault.Ambiguous, err, nil)
+		}
+		skipped, lastErr = append(skipped, c.Account), err
+		s.m.fallback.WithLabelValues(c.Account).Inc()
+		if i+1 < len(choices) {
+			s.log.Warn("carrier service unavailable; trying the next one", "shipment_id", id, "skipped", c.String(),
+				"next", choices[i+1].String(), "error", err)
+		}
+	}
+	return s.park(ctx, row, fault.Deferred, fmt.Errorf("no carrier service could label shipment %s now (tried %s): %w",
+		id, strings.Join(skipped, ", "), lastErr), skipped)
+}
+
+func (s *Service) carrierOf(account string) string {
+	if a, ok := s.accounts[account]; ok {
+		return a.Client.Carrier()
+	}
+	return ""
+}
+
+// storeError is a failure of the hub's own database, not the carrier's.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
+
+// tryChoice labels every package of sh with c that has no label yet.
+func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.Shipment, rule string, c Choice, latest map[string]requestRow) (outcome, error) {
+	acct := s.accounts[c.Account]
+	carrier := acct.Client.Carrier()
+	resendSafe := carrier == carriers.USPS
+	for _, p := range sh.Packages {
+		hash := requestHash(c, sh, p)
+		prev, had := latest[p.PackageID]
+		var rec requestRow
+		switch {
+		case had && prev.State == RequestCreated:
+			if prev.Hash != hash {
+				return permanent, fmt.Errorf("package %s of shipment %s already has label %s (%s) bought for other data; void it (paklog carrier void %s) before replaying",
+					p.PackageID, sh.ShipmentID, prev.Tracking, prev.ID, prev.ID)
+			}
+			continue
+		case had && (prev.State == RequestPending || prev.State == RequestUnknown):
+			if prev.Account != c.Account {
+				return unknown, fmt.Errorf("package %s has an unresolved request %s with %s", p.PackageID, prev.ID, prev.Account)
+			}
+			if !resendSafe {
+				out, err := s.reconcile(ctx, prev)
+				if out != done {
+					return out, err
+				}
+				// Reconciled (no label at the carrier, or its orphan voided): buy afresh.
+				rec = s.newRecord(sh, p, c, rule, prev.Attempt+1, hash, carrier)
+				if err := s.insertRecord(ctx, rec); err != nil {
+					return fallback, storeError{err}
+				}
+			} else {
+				rec = prev // same idempotency key: USPS returns the label it may have sold
+			}
+		default:
+			attempt := 1
+			if had {
+				attempt = prev.Attempt + 1
+			}
+			rec = s.newRecord(sh, p, c, rule, attempt, hash, carrier)
+			if err := s.insertRecord(ctx, rec); err != nil {
+				return fallback, storeError{err}
+			}
+		}
+		if err := s.exec(ctx, `UPDATE label_shipments SET lease_until = ? WHERE shipment_id = ?`,
+			store.Now().Add(s.cfg.Lease), sh.ShipmentID); err != nil {
+			return fallback, storeError{err}
+		}
+		latest[p.PackageID] = rec
+		req := carriers.ShipRequest{RequestID: rec.ID, Reference: Reference(rec.ID), Service: c.Service,
+			Format: sh.LabelFormat, From: sh.ShipFrom, To: sh.ShipTo, Weight: p.Weight, Dimensions: p.Dimensions}
+		var label *carriers.Label
+		start := time.Now()
+		_, err := call(ctx, s.breakers, s.cfg.Retry, c.Account, carriers.OpShip, resendSafe, func(ctx context.Context) error {
+			l, err := acct.Client.Ship(ctx, req)
+			label = l
+			return err
+		})
+		s.m.calls.WithLabelValues(c.Account, string(carriers.OpShip)).Observe(time.Since(start).Seconds())
+		if err == nil {
+			s.m.labels.WithLabelValues(c.Account, "created").Inc()
+			if err := s.storeLabel(ctx, rec.ID, label); err != nil {
+				return fallback, storeError{fmt.Errorf("storing label %s (tracking %s): %w", rec.ID, label.TrackingNumber, err)}
+			}
+			rec.State = RequestCreated
+			latest[p.PackageID] = rec
+			continue
+		}
+		var open *BreakerOpenError
+		class := carriers.ClassOf(err)
+		rec.State = RequestFailed
+		if class == carriers.Ambiguous && !errors.As(err, &open) {
+			rec.State = RequestUnknown
+		}
+		latest[p.PackageID] = rec
+		switch {
+		case errors.As(err, &open):
+			s.m.labels.WithLabelValues(c.Account, "breaker_open").Inc()
+			return fallback, s.failRecord(ctx, rec.ID, RequestFailed, "breaker_open", err)
+		case class == carriers.Ambiguous:
+			s.m.labels.WithLabelValues(c.Account, "unknown").Inc()
+			s.m.unknown.Inc()
+			if ferr := s.failRecord(ctx, rec.ID, RequestUnknown, string(class), err); ferr != nil {
+				return unknown, ferr
+			}
+			return unknown, fmt.Errorf("label request %s for package %s: outcome unknown, to be reconciled with %s: %w",
+				rec.ID, p.PackageID, c.Account, err)
+		case class == carriers.Permanent:
+			s.m.labels.WithLabelValues(c.Account, "refused").Inc()
+			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, string(class), err); ferr != nil {
+				return permanent, ferr
+			}
+			var ce *carriers.Error
+			if errors.As(err, &ce) && ce.Status == 0 && !anyCreated(latest, sh) {
+				// Refused before any call (a label format or service the carrier
+				// does not offer): the lane is not this carrier's.
+				return fallback, err
+			}
+			return permanent, err
+		default: // transient, throttled or auth beyond the budget: nothing was bought
+			s.m.labels.WithLabelValues(c.Account, string(class)).Inc()
+			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, string(class), err); ferr != nil {
+				return fallback, ferr
+			}
+			return fallback, err
+		}
+	}
+	var state string
+	if err := s.store.ReadDB().QueryRowContext(ctx, s.store.Rebind(`SELECT state FROM label_shipments WHERE shipment_id = ?`),
+		sh.ShipmentID).Scan(&state); err != nil {
+		return fallback, err
+	}
+	if state == ShipmentCancelled {
+		return cancelled, nil
+	}
+	return done, nil
+}
+
+func anyCreated(latest map[string]requestRow, sh canonical.Shipment) bool {
+	for _, p := range sh.Packages {
+		if latest[p.PackageID].State == RequestCreated {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) newRecord(sh canonical.Shipment, p canonical.Package, c Choice, rule string, attempt int, hash, carrier string) requestRow {
+	return requestRow{ID: newRequestID(), ShipmentID: sh.ShipmentID, PackageID: p.PackageID, Attempt: attempt,
+		Carrier: carrier, Account: c.Account, Service: c.Service, Rule: rule, Hash: hash, State: RequestPending}
+}
+
+// insertRecord commits a pending label request before the carrier is called.
+func (s *Service) insertRecord(ctx context.Context, r requestRow) error {
+	now := store.Now()
+	return s.exec(ctx, `INSERT INTO label_requests (id, shipment_id, package_id, attempt, carrier, account, service, rule,
+		request_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ShipmentID, r.PackageID, r.Attempt, r.Carrier, r.Account, r.Service, r.Rule, r.Hash, r.State, now, now)
+}
+
+func (s *Service) failRecord(ctx context.Context, id, state, class string, err error) error {
+	return s.exec(context.WithoutCancel(ctx), `UPDATE label_requests SET state = ?, error = ?, error_class = ?, updated_at = ? WHERE id = ?`,
+		state, err.Error(), class, store.Now(), id)
+}
+
+func (s *Service) storeLabel(ctx context.Context, id string, l *carriers.Label) error {
+	ctx = context.WithoutCancel(ctx) // the label is bought: keep it whatever happens
+	path, err := s.saveLabel(id, l)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if path == "" {
+		data = l.Data
+	}
+	return s.exec(ctx, `UPDATE label_requests SET state = ?, tracking_number = ?, carrier_shipment_id = ?, label_format = ?,
+		label = ?, label_path = ?, cost_amount = ?, cost_currency = ?, error = '', error_class = '', updated_at = ? WHERE id = ?`,
+		RequestCreated, l.TrackingNumber, l.ShipmentID, string(l.Format), data, path, l.Cost.Amount, l.Cost.Currency, store.Now(), id)
+}
+
+// reconcile finds out what happened to a request whose outcome is unknown: done when
+// the carrier has no label for it or its labels were voided (the package may be
+// bought afresh), unknown when it is too early or the carrier cannot be asked now.
+func (s *Service) reconcile(ctx context.Context, r requestRow) (outcome, error) {
+	if r.State == RequestPending {
+		// A worker stopped while this call was out (a crash): it may have reached
+		// the carrier. Let it settle like any unknown outcome.
+		err := fmt.Errorf("label request %s was cut short (the hub stopped during the carrier call); outcome unknown", r.ID)
+		s.m.unknown.Inc()
+		if ferr := s.failRecord(ctx, r.ID, RequestUnknown, string(carriers.Ambiguous), err); ferr != nil {
+			return unknown, ferr
+		}
+		return unknown, err
+	}
+	if age := time.Since(r.UpdatedAt); r.State == RequestUnknown && age < s.cfg.ReconcileAfter {
+		return unknown, fmt.Errorf("label request %s has an unknown outcome; the reconciler asks %s in %s",
+			r.ID, r.Account, (s.cfg.ReconcileAfter - age).Round(time.Second))
+	}
+	acct, ok := s.accounts[r.Account]
+	if !ok {
+		return unknown, fmt.Errorf("label request %s: account %s is no longer configured", r.ID, r.Account)
+	}
+	var found []carriers.Found
+	_, err := call(ctx, s.breakers, s.cfg.Retry, r.Account, carriers.OpLookup, true, func(ctx context.Context) error {
+		f, err := acct.Client.Lookup(ctx, carriers.LookupRequest{RequestID: r.ID, Reference: Reference(r.ID), ShipDate: r.UpdatedAt})
+		found = f
+		return err
+	})
+	if err != nil {
+		return unknown, fmt.Errorf("reconciling label request %s with %s: %w", r.ID, r.Account, err)
+	}
+	var voided []string
+	for _, f := range found {
+		_, err := call(ctx, s.breakers, s.cfg.Retry, r.Account, carriers.OpVoid, true, func(ctx context.Context) error {
+			return acct.Client.Void(ctx, carriers.VoidRequest{RequestID: r.ID, TrackingNumber: f.TrackingNumber, ShipmentID: f.ShipmentID})
+		})
+		if err != nil {
+			return unknown, fmt.Errorf("voiding orphan label %s of request %s: %w", f.TrackingNumber, r.ID, err)
+		}
+		voided = append(voided, f.TrackingNumber)
+		s.m.orphans.Inc()
+	}
+	state, note := RequestNone, "reconciled: the carrier has no label for this request"
+	if len(voided) > 0 {
+		state, note = RequestOrphanVoided, "reconciled: orphan label(s) "+strings.Join(voided, ", ")+" voided"
+		s.log.Warn("orphan label voided after an unknown outcome", "request_id", r.ID, "account", r.Account, "tracking", voided)
+	}
+	return done, s.exec(ctx, `UPDATE label_requests SET state = ?, tracking_number = ?, error = ?, updated_at = ? WHERE id = ?`,
+		state, strings.Join(voided, ","), note, store.Now(), r.ID)
+}
+
+// finish publishes labels.created and the labelled stage, once every package has
+// its label.
+func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Shipment) error {
+	ctx = context.WithoutCancel(ctx)
+	reqs, err := s.requests(ctx, s.store.ReadDB(), `shipment_id = ? AND state = ? ORDER BY package_id, attempt`, sh.ShipmentID, RequestCreated)
+	if err != nil {
+		return err
+	}
+	byPkg := map[string]requestRow{}
+	for _, r := range reqs {
+		byPkg[r.PackageID] = r
+	}
+	label := canonical.Label{ShipmentID: sh.ShipmentID, OrderID: sh.OrderID, CreatedAt: store.Now()}
+	var total float64
+	for i, p := range sh.Packages {
+		r, ok := byPkg[p.PackageID]
+		if !ok {
+			return fmt.Errorf("shipment %s: package %s has no label", sh.ShipmentID, p.PackageID)
+		}
+		if i == 0 {
+			label.LabelID, label.RequestID, label.Carrier, label.Service = r.ID, r.ID, r.Carrier, r.Service
+			label.Cost.Currency = r.CostCurrency
+		}
+		if v, err := strconv.ParseFloat(r.CostAmount, 64); err == nil {
+			total += v
+		}
+		label.Packages = append(label.Packages, canonical.LabelPackage{PackageID: p.PackageID, TrackingNumber: r.Tracking,
+			LabelFormat: canonical.LabelFormat(r.Format), LabelRef: "/api/v1/labels/" + r.ID})
+	}
+	if label.Cost.Currency != "" {
+		label.Cost.Amount = strconv.FormatFloat(total, 'f', 2, 64)
+	}
+	body, err := label.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	var wasCancelled bool
+	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
+			WHERE shipment_id = ? AND state = ?`), ShipmentLabelled, label.Carrier+" "+label.Service, store.Now(), sh.ShipmentID, ShipmentWorking)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			wasCancelled = true
+			return nil
+		}
+		out := message.NewMessage(watermill.NewUUID(), body)
+		for _, k := range []string{router.MetaCorrelationID, router.MetaSource, router.MetaPartner} {
+			if v := row.Metadata.Get(k); v != "" {
+				out.Metadata.Set(k, v)
+			}
+		}
+		out.Metadata.Set(router.MetaCausationID, row.MessageUUID)
+		out.Metadata.Set(router.MetaSchema, canonical.SchemaLabel)
+		out.Metadata.Set(router.MetaOrderID, sh.OrderID)
+		out.Metadata.Set(router.MetaIdempotencyKey, "label:"+sh.ShipmentID)
+		pub, err := s.store.Publisher(tx)
+		if err != nil {
+			return err
+		}
+		if err := pub.Publish(s.router.Topics().Name(router.TopicLabelsCreated), out); err != nil {
+			return err
+		}
+		trk := make([]string, len(label.Packages))
+		for i, p := range label.Packages {
+			trk[i] = p.TrackingNumber
+		}
+		return s.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: sh.OrderID, Stage: store.StageLabelled,
+			Topic: router.TopicLabelsCreated, Handler: HandlerRequest, MessageUUID: out.UUID,
+			CorrelationID: row.Metadata.Get(router.MetaCorrelationID),
+			Detail: fmt.Sprintf("shipment %s: %s %s, tracking %s", sh.ShipmentID, label.Carrier, label.Service, strings.Join(trk, ", "))})
+	})
+	if err != nil {
+		return err
+	}
+	if wasCancelled {
+		return s.voidCreated(ctx, sh.ShipmentID)
+	}
+	return nil
+}
+
+// voidCreated queues the voids of a cancelled shipment's labels.
+func (s *Service) voidCreated(ctx context.Context, shipmentID string) error {
+	return s.exec(context.WithoutCancel(ctx), `UPDATE label_requests SET state = ?, updated_at = ? WHERE shipment_id = ? AND state = ?`,
+		RequestVoidRequested, store.Now(), shipmentID, RequestCreated)
+}
+
+// park sends a shipment the workers cannot finish to the DLQ, as if its handler had
+// failed: a replay reaches labels.request, which queues it again.
+func (s *Service) park(ctx context.Context, row shipmentRow, class fault.Class, cause error, accounts []string) error {
+	ctx = context.WithoutCancel(ctx)
+	extra := map[string]string{router.MetaReplayFreshKey: "1"}
+	if len(accounts) > 0 {
+		extra[MetaAccounts] = strings.Join(slices.Compact(accounts), ",")
+	}
+	md := message.Metadata{}
+	for k, v := range row.Metadata {
+		md[k] = v
+	}
+	s.log.Warn("shipment parked in the DLQ", "shipment_id", row.ID, "class", class, "error", cause)
+	return s.store.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
+			WHERE shipment_id = ? AND state = ?`), ShipmentParked, string(class)+": "+cause.Error(), store.Now(), row.ID, ShipmentWorking); err != nil {
+			return err
+		}
+		return s.router.Park(tx, row.Payload, md, router.Parked{Handler: HandlerRequest, Topic: router.TopicFulfilmentShipments,
+			Reason: cause.Error(), Class: class, Chain: fault.Chain(cause), Attempts: 1, MessageID: row.MessageUUID, Extra: extra})
+	})
+}
+
+// voidPending voids the labels of cancelled orders.
+func (s *Service) voidPending(ctx context.Context) error {
+	reqs, err := s.requests(ctx, s.store.ReadDB(), `state = ? ORDER BY updated_at LIMIT 50`, RequestVoidRequested)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		acct, ok := s.accounts[r.Account]
+		if !ok {
+			continue
+		}
+		_, err := call(ctx, s.breakers, s.cfg.Retry, r.Account, carriers.OpVoid, true, func(ctx context.Context) error {
+			return acct.Client.Void(ctx, carriers.VoidRequest{RequestID: r.ID, TrackingNumber: r.Tracking, ShipmentID: r.CarrierShipmentID})
+		})
+		switch class := carriers.ClassOf(err); {
+		case err == nil:
+			if err := s.exec(ctx, `UPDATE label_requests SET state = ?, updated_at = ? WHERE id = ?`, RequestVoided, store.Now(), r.ID); err != nil {
+				return err
+			}
+			var orderID string
+			_ = s.store.ReadDB().QueryRowContext(ctx, s.store.Rebind(`SELECT order_id FROM label_shipments WHERE shipment_id = ?`), r.ShipmentID).Scan(&orderID)
+			if orderID != "" {
+				_ = s.store.AppendTrail(ctx, s.store.DB(), store.TrailEntry{OrderID: orderID, Stage: store.StageLabelVoided,
+					Handler: HandlerCancel, Detail: fmt.Sprintf("%s label %s voided", r.Account, r.Tracking)})
+			}
+		case class == carriers.Permanent:
+			s.log.Error("the carrier refused to void a label; void it by hand", "request_id", r.ID, "tracking", r.Tracking, "error", err)
+			if err := s.failRecord(ctx, r.ID, RequestVoidFailed, string(class), err); err != nil {
+				return err
+			}
+		default:
+			s.log.Warn("voiding a label failed; will retry", "request_id", r.ID, "tracking", r.Tracking, "error", err)
+		}
+	}
+	return nil
+}
+
+// reconcileDue replays the shipments parked with an unknown outcome once the
+// settling delay has passed: the worker then asks the carrier (reconcile).
+func (s *Service) reconcileDue(ctx context.Context) error {
+	if s.replayer == nil {
+		return nil
+	}
+	cutoff := store.Now().Add(-s.cfg.ReconcileAfter)
+	reqs, err := s.requests(ctx, s.store.ReadDB(), `state = ? AND updated_at <= ? ORDER BY updated_at LIMIT 100`, RequestUnknown, cutoff)
+	if err != nil || len(reqs) == 0 {
+		return err
+	}
+	due := map[string]bool{}
+	for _, r := range reqs {
+		due[r.ShipmentID] = true
+	}
+	return s.replayParked(ctx, func(e ParkedEntry, shipmentID string) bool {
+		return e.Class == string(fault.Ambiguous) && due[shipmentID]
+	})
+}
+
+// replayDeferred replays shipments deferred by open breakers (or throttling) once a
+// breaker of their accounts lets calls through: all of them when it is closed, one
+// (the probe) when it is half-open.
+func (s *Service) replayDeferred(ctx context.Context) error {
+	if s.replayer == nil {
+		return nil
+	}
+	probes := map[string]bool{}
+	return s.replayParked(ctx, func(e ParkedEntry, _ string) bool {
+		if e.Class != string(fault.Deferred) {
+			return false
+		}
+		wait := s.cfg.DeferredBackoff << min(max(e.TimesFailed-1, 0), 6)
+		wait = min(wait, 5*time.Minute)
+		if time.Since(e.LastFailedAt) < wait {
+			return false
+		}
+		for _, acct := range strings.Split(e.Metadata[MetaAccounts], ",") {
+			if _, ok := s.accounts[acct]; !ok {
+				continue
+			}
+			switch s.breakers.State(acct, carriers.OpShip) {
+			case gobreaker.StateClosed:
+				return true
+			case gobreaker.StateHalfOpen:
+				if !probes[acct] {
+					probes[acct] = true
+					return true
+				}
+			}
+		}
+		return false
+	})
+}
+
+func (s *Service) replayParked(ctx context.Context, want func(e ParkedEntry, shipmentID string) bool) error {
+	entries, err := s.replayer.Parked(ctx, HandlerRequest)
+	if err != nil {
+		return err
+	}
+	shipmentOf := map[string]string{}
+	if len(entries) > 0 {
+		rows, err := s.store.ReadDB().QueryContext(ctx, s.store.Rebind(`SELECT message_uuid, shipment_id FROM label_shipments WHERE state = ?`), ShipmentParked)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var m, id string
+			if err := rows.Scan(&m, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			shipmentOf[m] = id
+		}
+		rows.Close()
+	}
+	for _, e := range entries {
+		id, ok := shipmentOf[e.MessageUUID]
+		if !ok || !want(e, id) {
+			continue
+		}
+		if err := s.replayer.Replay(ctx, e.ID); err != nil {
+			return fmt.Errorf("replaying DLQ entry %d (shipment %s): %w", e.ID, id, err)
+		}
+		s.log.Info("parked shipment replayed automatically", "dlq_entry", e.ID, "shipment_id", id, "class", e.Class)
+	}
+	return nil
+}
