@@ -311,7 +311,9 @@ func TestFallbackAndPermanent(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
 		ups, fedex := newFake(carriers.UPS), newFake(carriers.FedEx)
 		ups.always = &carriers.Error{Carrier: "ups", Op: carriers.OpShip, Status: 503, Class: carriers.Transient}
-		h := startHub(t, st, config(rule("ups-main:03", "fedex-main:FEDEX_GROUND"), ups, fedex))
+		cfg := config(rule("ups-main:03", "fedex-main:FEDEX_GROUND"), ups, fedex)
+		cfg.Breaker.OpenFor = time.Minute
+		h := startHub(t, st, cfg)
 		for i := range 4 {
 			h.pack(t, shipment(fmt.Sprintf("F%d", i), 1))
 		}
