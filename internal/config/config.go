@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +30,77 @@ type Config struct {
 	Partners []Partner `yaml:"partners"`
 	// Channels are the sales channels the hub takes orders from.
 	Channels Channels `yaml:"channels"`
+	// Carriers are the carrier accounts labels are bought from and the rules that
+	// choose among them.
+	Carriers Carriers `yaml:"carriers"`
+}
+
+// Carriers configures label purchase: when the fulfilment core packs a shipment,
+// the first rule that takes it names the carrier services to try, in order.
+type Carriers struct {
+	Accounts []CarrierAccount `yaml:"accounts"`
+	Rules    []CarrierRule    `yaml:"rules"`
+	Breaker  CarrierBreaker   `yaml:"breaker"`
+	Retry    CarrierRetry     `yaml:"retry"`
+	Labels   LabelStore       `yaml:"labels"`
+}
+
+// The carriers an account can be with.
+const (
+	CarrierFedEx = "fedex"
+	CarrierUPS   = "ups"
+	CarrierUSPS  = "usps"
+)
+
+// CarrierAccount is one account with a carrier's REST API.
+type CarrierAccount struct {
+	Name          string   `yaml:"name"`           // the account's key in rules: letters, digits, "_", "." and "-"
+	Carrier       string   `yaml:"carrier"`        // "fedex", "ups" or "usps"
+	URL           string   `yaml:"url"`            // API host, e.g. https://apis.fedex.com, https://onlinetools.ups.com, https://apis.usps.com
+	ClientID      Secret   `yaml:"client_id"`      // OAuth client id (API key, consumer key)
+	ClientSecret  Secret   `yaml:"client_secret"`  // OAuth client secret
+	AccountNumber string   `yaml:"account_number"` // FedEx 9-digit account, UPS 6-character shipper number, USPS EPS account
+	Timeout       Duration `yaml:"timeout"`        // one HTTP call, 1s..2m; default 20s
+	Version       string   `yaml:"version"`        // UPS Ship API version; default v2409
+	CRID          string   `yaml:"crid"`           // USPS Customer Registration ID (payer and label owner)
+	MID           string   `yaml:"mid"`            // USPS Mailer ID
+	ManifestMID   string   `yaml:"manifest_mid"`   // USPS manifest Mailer ID; default mid
+}
+
+// CarrierRule maps shipments to carrier services. Empty conditions match all.
+type CarrierRule struct {
+	Name          string   `yaml:"name"`
+	ServiceLevels []string `yaml:"service_levels"` // ground, economy, two_day, next_day, same_day, freight, pickup; "" for none stated
+	Countries     []string `yaml:"countries"`      // destination countries, ISO 3166-1 alpha-2
+	Partners      []string `yaml:"partners"`       // source partners or shops
+	MaxWeightLb   float64  `yaml:"max_weight_lb"`  // heaviest package the rule takes; 0 = no limit
+	// Use lists "account:service" in the order to try, the service being the
+	// carrier's own code: UPS "03", FedEx "FEDEX_GROUND", USPS "USPS_GROUND_ADVANTAGE".
+	Use []string `yaml:"use"`
+}
+
+// CarrierBreaker is when a carrier account's circuit breaker opens (per operation).
+type CarrierBreaker struct {
+	MinRequests  int      `yaml:"min_requests"`  // calls a window needs before the ratio counts, 1..1000; default 5
+	FailureRatio float64  `yaml:"failure_ratio"` // failures per call that open it, 0.01..1; default 0.5
+	Window       Duration `yaml:"window"`        // counting window of a closed breaker, 1s..1h; default 60s
+	OpenFor      Duration `yaml:"open_for"`      // how long it stays open before a probe, 1s..1h; default 30s
+}
+
+// CarrierRetry bounds the retries of one carrier call (transient and throttled
+// errors only).
+type CarrierRetry struct {
+	Attempts int      `yaml:"attempts"` // calls, the first included, 1..10; default 3
+	Initial  Duration `yaml:"initial"`  // first backoff cap, 1ms..10s; default 200ms (full jitter)
+	Max      Duration `yaml:"max"`      // largest backoff cap, initial..1m; default 2s
+	Budget   Duration `yaml:"budget"`   // all retries of a call, 100ms..5m; default 8s
+}
+
+// LabelStore says where label files go and how label work runs.
+type LabelStore struct {
+	Dir            string   `yaml:"dir"`             // directory for label files; empty keeps them in the database
+	Workers        int      `yaml:"workers"`         // shipments labelled at once, 1..64; default 4
+	ReconcileAfter Duration `yaml:"reconcile_after"` // settle time before an unknown outcome is looked up, 0..1h; default 30s
 }
 
 // Channels configures the sales channels.
@@ -193,6 +265,11 @@ func Default() Config {
 			},
 		},
 		Ingest: Ingest{MaxBatch: 256, MaxWait: 2 * ms},
+		Carriers: Carriers{
+			Breaker: CarrierBreaker{MinRequests: 5, FailureRatio: 0.5, Window: 60 * sec, OpenFor: 30 * sec},
+			Retry:   CarrierRetry{Attempts: 3, Initial: 200 * ms, Max: 2 * sec, Budget: 8 * sec},
+			Labels:  LabelStore{Workers: 4, ReconcileAfter: 30 * sec},
+		},
 		Log:    Log{Level: "info", Format: "text"},
 	}
 }
@@ -305,6 +382,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	c.validateCarriers(&v)
+
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 
@@ -375,4 +454,89 @@ func quoteList(items []string, conj string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}
+
+// ServiceLevels are the values of carriers.rules[].service_levels.
+var ServiceLevels = []string{"", "ground", "economy", "two_day", "next_day", "same_day", "freight", "pickup"}
+
+func (c *Config) validateCarriers(v *validator) {
+	accounts := map[string]int{}
+	for i, a := range c.Carriers.Accounts {
+		field := fmt.Sprintf("carriers.accounts[%d]", i)
+		switch {
+		case !topicPrefixRE.MatchString(a.Name) || a.Name == "" || len(a.Name) > 64:
+			v.add(field+".name", fmt.Sprintf(`must be 1 to 64 letters, digits, "_", "." or "-", got %q`, a.Name))
+		default:
+			if first, dup := accounts[a.Name]; dup {
+				v.add(field+".name", fmt.Sprintf("%q is already carriers.accounts[%d]", a.Name, first))
+			}
+			accounts[a.Name] = i
+		}
+		v.oneOf(field+".carrier", a.Carrier, CarrierFedEx, CarrierUPS, CarrierUSPS)
+		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.add(field+".url", fmt.Sprintf("must be the carrier API's base URL such as \"https://apis.fedex.com\", got %q", a.URL))
+		}
+		v.secret(field+".client_id", a.ClientID, "is required (the OAuth client id from the carrier's developer portal)")
+		v.secret(field+".client_secret", a.ClientSecret, "is required (the OAuth client secret)")
+		if strings.TrimSpace(a.AccountNumber) == "" {
+			v.add(field+".account_number", "is required (the account labels are billed to)")
+		}
+		if a.Timeout != 0 {
+			v.durRange(field+".timeout", a.Timeout, sec, 2*minute)
+		}
+		if a.Carrier == CarrierUSPS {
+			if a.CRID == "" {
+				v.add(field+".crid", "is required for USPS (the Customer Registration ID that pays for the labels)")
+			}
+			if a.MID == "" {
+				v.add(field+".mid", "is required for USPS (the Mailer ID of the tracking numbers)")
+			}
+		}
+	}
+	for i, r := range c.Carriers.Rules {
+		field := fmt.Sprintf("carriers.rules[%d]", i)
+		if r.Name == "" {
+			v.add(field+".name", "is required (it is recorded with every label the rule chooses)")
+		}
+		for j, sl := range r.ServiceLevels {
+			v.oneOf(fmt.Sprintf("%s.service_levels[%d]", field, j), sl, ServiceLevels...)
+		}
+		for j, cc := range r.Countries {
+			if len(cc) != 2 {
+				v.add(fmt.Sprintf("%s.countries[%d]", field, j), fmt.Sprintf("must be a two-letter country code, got %q", cc))
+			}
+		}
+		if r.MaxWeightLb < 0 {
+			v.add(field+".max_weight_lb", fmt.Sprintf("must be 0 (no limit) or more, got %g", r.MaxWeightLb))
+		}
+		if len(r.Use) == 0 {
+			v.add(field+".use", `needs at least one "account:service", e.g. "ups-main:03"`)
+		}
+		for j, u := range r.Use {
+			acct, svc, ok := strings.Cut(u, ":")
+			f := fmt.Sprintf("%s.use[%d]", field, j)
+			switch {
+			case !ok || acct == "" || svc == "":
+				v.add(f, fmt.Sprintf(`must be "account:service" such as "ups-main:03", got %q`, u))
+			default:
+				if _, known := accounts[acct]; !known {
+					v.add(f, fmt.Sprintf("names account %q, which is not in carriers.accounts", acct))
+				}
+			}
+		}
+	}
+	b := c.Carriers.Breaker
+	v.intRange("carriers.breaker.min_requests", b.MinRequests, 1, 1000)
+	if !(b.FailureRatio >= 0.01 && b.FailureRatio <= 1) {
+		v.add("carriers.breaker.failure_ratio", fmt.Sprintf("must be between 0.01 and 1, got %g", b.FailureRatio))
+	}
+	v.durRange("carriers.breaker.window", b.Window, sec, 60*minute)
+	v.durRange("carriers.breaker.open_for", b.OpenFor, sec, 60*minute)
+	rt := c.Carriers.Retry
+	v.intRange("carriers.retry.attempts", rt.Attempts, 1, 10)
+	v.durRange("carriers.retry.initial", rt.Initial, ms, 10*sec)
+	v.durRange("carriers.retry.max", rt.Max, rt.Initial, minute)
+	v.durRange("carriers.retry.budget", rt.Budget, 100*ms, 5*minute)
+	v.intRange("carriers.labels.workers", c.Carriers.Labels.Workers, 1, 64)
+	v.durRange("carriers.labels.reconcile_after", c.Carriers.Labels.ReconcileAfter, 0, 60*minute)
 }

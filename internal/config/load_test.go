@@ -71,7 +71,7 @@ func TestParseProblems(t *testing.T) {
 				`hub.yaml:5: htpp: unknown field (did you mean "http"?)`,
 				`hub.yaml:9: router.retry.max_retires: unknown field (did you mean "max_retries"?)`,
 				`hub.yaml:10: router.retry.backoff: unknown field (known fields: max_retries, initial_interval, max_interval, multiplier)`,
-				`hub.yaml:11: logging: unknown field (known fields: store, http, router, ingest, log, partners, channels)`,
+				`hub.yaml:11: logging: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers)`,
 			),
 		},
 		{
@@ -369,6 +369,30 @@ func TestParseProblems(t *testing.T) {
 			),
 		},
 		{
+			name: "carriers",
+			file: lines(
+				"carriers:",
+				"  accounts:",
+				"    - name: ups-main",
+				"      carrier: dhl",
+				"      url: onlinetools.ups.com",
+				"      client_id: abc",
+				"  rules:",
+				"    - name: ground",
+				"      service_levels: [ground, slow]",
+				"      use: [\"ups-main:03\", \"fedex-main:FEDEX_GROUND\", \"usps\"]",
+			),
+			want: lines(
+				`hub.yaml:3: carriers.accounts[0].client_secret: is required (the OAuth client secret)`,
+				`hub.yaml:3: carriers.accounts[0].account_number: is required (the account labels are billed to)`,
+				`hub.yaml:4: carriers.accounts[0].carrier: must be "fedex", "ups" or "usps", got "dhl"`,
+				`hub.yaml:5: carriers.accounts[0].url: must be the carrier API's base URL such as "https://apis.fedex.com", got "onlinetools.ups.com"`,
+				`hub.yaml:9: carriers.rules[0].service_levels[1]: must be "", "ground", "economy", "two_day", "next_day", "same_day", "freight" or "pickup", got "slow"`,
+				`hub.yaml:10: carriers.rules[0].use[1]: names account "fedex-main", which is not in carriers.accounts`,
+				`hub.yaml:10: carriers.rules[0].use[2]: must be "account:service" such as "ups-main:03", got "usps"`,
+			),
+		},
+		{
 			name: "merge keys",
 			file: lines(
 				"base: &b {addr: ':1'}",
@@ -376,7 +400,7 @@ func TestParseProblems(t *testing.T) {
 				"  <<: *b",
 			),
 			want: lines(
-				`hub.yaml:1: base: unknown field (known fields: store, http, router, ingest, log, partners, channels)`,
+				`hub.yaml:1: base: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers)`,
 				`hub.yaml:3: http.<<: merge keys are not supported: write the fields out`,
 			),
 		},

@@ -59,6 +59,8 @@ type env struct {
 	accept    string      // when set, replaces the client's Accept on label calls
 	// violations the test expects (the malformed answer); anything else fails.
 	expectViolations int
+	// the shared validator's counts when the test began
+	baseChecked, baseViolations int
 }
 
 type setup struct {
@@ -67,13 +69,20 @@ type setup struct {
 	accept string
 }
 
+// validator loads USPS's documents once (a second or so): the tests share it and
+// each looks at what was added while it ran. They must not run in parallel.
+var validator = sync.OnceValues(func() (*carrierspec.Validator, error) {
+	return carrierspec.New(carrierspec.USPSLabels, carrierspec.USPSPayments)
+})
+
 func newEnv(t *testing.T, s setup) *env {
 	t.Helper()
-	v, err := carrierspec.New(carrierspec.USPSLabels, carrierspec.USPSPayments)
+	v, err := validator()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, v: v, sim: uspssim.New(s.sim), accept: s.accept}
+	e := &env{t: t, v: v, sim: uspssim.New(s.sim), accept: s.accept,
+		baseChecked: v.Checked(), baseViolations: len(v.Violations())}
 	// The OAuth token endpoint has no published document: not validated.
 	srv, err := carriersim.Start(v.Handler(e.capture(e.sim.Handler()), "/oauth2/v3/token"))
 	if err != nil {
@@ -105,13 +114,16 @@ func newEnv(t *testing.T, s setup) *env {
 // documents and none failed (but the ones a test expects).
 func (e *env) checkSpec() {
 	e.t.Helper()
-	if e.v.Checked() == 0 {
+	if e.v.Checked() == e.baseChecked {
 		e.t.Error("no request or answer was validated against the USPS documents")
 	}
-	if got := e.v.Violations(); len(got) != e.expectViolations {
+	if got := e.violations(); len(got) != e.expectViolations {
 		e.t.Errorf("%d spec violations, want %d:\n%s", len(got), e.expectViolations, strings.Join(got, "\n"))
 	}
 }
+
+// violations are the validator's findings since the test began.
+func (e *env) violations() []string { return e.v.Violations()[e.baseViolations:] }
 
 func (e *env) capture(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -610,7 +622,7 @@ func TestMalformedAnswer(t *testing.T) {
 	if all := e.sim.Ledger.All(); len(all) != 1 || all[0].TrackingNumber != label.TrackingNumber {
 		t.Errorf("ledger %+v, resend got %s", all, label.TrackingNumber)
 	}
-	if v := e.v.Violations(); len(v) != 1 || !strings.Contains(v[0], "response 200 POST /labels/v3/label") {
+	if v := e.violations(); len(v) != 1 || !strings.Contains(v[0], "response 200 POST /labels/v3/label") {
 		t.Errorf("violations %q: want the malformed answer's", v)
 	}
 }
