@@ -33,6 +33,7 @@ const (
 	TypeNotFound    = "https://paklog.dev/problems/not-found"
 	TypeBadRequest  = "https://paklog.dev/problems/bad-request"
 	TypeMediaType   = "https://paklog.dev/problems/unsupported-media-type"
+	TypeInternal    = "https://paklog.dev/problems/internal"
 )
 
 // WriteProblem writes p as application/problem+json.

@@ -22,6 +22,7 @@ import (
 	x12 "github.com/paklog/integration-hub/edi/x12"
 	"github.com/paklog/integration-hub/internal/config"
 	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/labels"
 	"github.com/paklog/integration-hub/internal/server"
 	"github.com/paklog/integration-hub/internal/store"
 	"github.com/paklog/integration-hub/router"
@@ -31,16 +32,21 @@ import (
 type Options struct {
 	// Register adds handlers (the fulfilment simulator, a test's handler) before Run.
 	Register func(ctx context.Context, r *router.Router) error
+	// Labels adjusts the label service's configuration (the demo's and tests' short
+	// intervals) before it is built.
+	Labels func(*labels.Config)
 }
 
 // Hub is a configured, not yet running hub.
 type Hub struct {
-	Config   config.Config
-	Store    *store.Store
-	Router   *router.Router
-	Intake   *intake.Intake
-	Server   *server.Server
-	DLQ      *dlq.Console
+	Config config.Config
+	Store  *store.Store
+	Router *router.Router
+	Intake *intake.Intake
+	Server *server.Server
+	DLQ    *dlq.Console
+	// Labels buys carrier labels; nil when no carrier account is configured.
+	Labels   *labels.Service
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 }
@@ -144,13 +150,28 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := router.RegisterShopify(r, ShopifyConfig(cfg)); err != nil {
 		return err
 	}
+	h.DLQ = dlq.NewConsole(h.Store, topics)
+	if len(cfg.Carriers.Accounts) > 0 {
+		lc, err := LabelsConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if opts.Labels != nil {
+			opts.Labels(&lc)
+		}
+		if h.Labels, err = labels.New(lc, h.Store, r, labels.ConsoleReplayer(h.DLQ), h.Log, h.Registry); err != nil {
+			return err
+		}
+		if err := h.Labels.Register(r); err != nil {
+			return err
+		}
+	}
 	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI), string(canonical.ChannelShopify))...)
 	if opts.Register != nil {
 		if err := opts.Register(ctx, r); err != nil {
 			return err
 		}
 	}
-	h.DLQ = dlq.NewConsole(h.Store, topics)
 	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std()}, h.Log)
 	var shopifyWebhooks *shopify.Webhooks
 	if shops := cfg.Channels.Shopify.Shops; len(shops) > 0 {
@@ -174,7 +195,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
 		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
-	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks)})
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks),
+		Labels: labelFiles(h.Labels)})
 	if err := h.Server.Listen(); err != nil {
 		h.Intake.Close()
 		return fmt.Errorf("listening on %s (http.addr): %w", cfg.HTTP.Addr, err)
@@ -195,6 +217,16 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if h.Labels != nil {
+		g.Go(func() error {
+			select {
+			case <-h.Router.Running():
+			case <-gctx.Done():
+				return nil
+			}
+			return h.Labels.Run(gctx)
+		})
+	}
 	g.Go(func() error {
 		select {
 		case <-h.Router.Running():
@@ -228,4 +260,12 @@ func (h *Hub) Run(ctx context.Context) error {
 func (h *Hub) Close() error {
 	h.Intake.Close()
 	return h.Store.Close()
+}
+
+// labelFiles keeps a nil *labels.Service from becoming a non-nil interface.
+func labelFiles(s *labels.Service) server.LabelFiles {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -43,7 +43,14 @@ type Deps struct {
 	Running func() bool
 	// Shopify takes the shops' webhooks; nil when no shop is configured.
 	Shopify http.Handler
-	Log     *slog.Logger
+	// Labels serves label files; nil when no carrier account is configured.
+	Labels LabelFiles
+	Log    *slog.Logger
+}
+
+// LabelFiles finds a stored label file by its label-request id.
+type LabelFiles interface {
+	LabelFile(ctx context.Context, id string) (canonical.LabelFormat, []byte, error)
 }
 
 // Server is the HTTP listener.
@@ -108,8 +115,45 @@ func (s *Server) routes() []route {
 		hf("GET /api/v1/dlq", s.dlqList),
 		hf("GET /api/v1/dlq/{id}", s.dlqShow),
 		hf("POST /api/v1/dlq/{id}/replay", s.dlqReplay),
+		hf("GET /api/v1/labels/{id}", s.label),
 		{"POST /webhooks/shopify", s.shopify()},
 	}
+}
+
+// labelContentTypes are the media types of the label formats.
+var labelContentTypes = map[canonical.LabelFormat]string{
+	canonical.LabelPDF: "application/pdf",
+	canonical.LabelPNG: "image/png",
+	canonical.LabelZPL: "application/x-zpl",
+}
+
+func (s *Server) label(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if s.deps.Labels == nil {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no carrier account is configured (carriers.accounts), so the hub holds no labels"})
+		return
+	}
+	format, data, err := s.deps.Labels.LabelFile(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no label " + id + "; label ids are the label_ref of paklog.label.v1 packages"})
+		return
+	}
+	if err != nil {
+		s.deps.Log.Error("reading a label", "label_id", id, "error", err)
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeInternal, Status: http.StatusInternalServerError,
+			Detail: "the label could not be read; see the hub's log"})
+		return
+	}
+	ct := labelContentTypes[format]
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Disposition", `inline; filename="`+id+strings.ToLower(map[canonical.LabelFormat]string{canonical.LabelPDF: ".pdf", canonical.LabelPNG: ".png", canonical.LabelZPL: ".zpl"}[format])+`"`)
+	_, _ = w.Write(data)
 }
 
 func (s *Server) shopify() http.Handler {

@@ -228,7 +228,7 @@ func packageWeightOf(w canonical.Weight) (packageWeight, bool, error) {
 	if !(v > 0) || math.IsInf(v, 0) {
 		return packageWeight{}, false, fmt.Errorf("weight %v %s must be more than zero", w.Value, w.Unit)
 	}
-	v = math.Max(math.Ceil(v*10-1e-9)/10, 0.1)
+	v = math.Max(ceil(v*10)/10, 0.1)
 	s := strconv.FormatFloat(v, 'f', -1, 64)
 	if len(s) > 5 {
 		return packageWeight{}, false, fmt.Errorf("weight %s %s is more than a UPS package can weigh", s, unit)
@@ -263,7 +263,7 @@ func dimensionsOf(d canonical.Dimensions, metric bool) (*dimensions, error) {
 		if !(side.v > 0) || math.IsInf(side.v, 0) {
 			return nil, fmt.Errorf("dimensions %vx%vx%v %s must each be more than zero", d.Length, d.Width, d.Height, d.Unit)
 		}
-		n := math.Ceil(side.v*factor - 1e-9)
+		n := ceil(side.v * factor)
 		if n > 999 {
 			return nil, fmt.Errorf("dimensions %vx%vx%v %s are larger than UPS accepts", d.Length, d.Width, d.Height, d.Unit)
 		}
@@ -271,6 +271,10 @@ func dimensionsOf(d canonical.Dimensions, metric bool) (*dimensions, error) {
 	}
 	return out, nil
 }
+
+// ceil rounds up, ignoring the float noise of a unit conversion (25.4 cm is 10 in,
+// not 11).
+func ceil(v float64) float64 { return math.Ceil(math.Round(v*1e6) / 1e6) }
 
 // partyOf maps an address: UPS's Name is the company (or the person), AttentionName
 // the person; names are cut to 35 characters, address lines to 35, the city to 30.
