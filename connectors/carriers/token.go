@@ -58,6 +58,14 @@ func (c *TokenCache) Get(ctx context.Context) (string, error) {
 		return tok.Value, nil
 	}
 	ch := c.group.DoChan("token", func() (any, error) {
+		// A fetch that finished between our look and this one may have left a
+		// good token: use it rather than fetch twice.
+		c.mu.Lock()
+		cur := c.tok
+		c.mu.Unlock()
+		if cur.Value != "" && c.now().Before(cur.Expiry) {
+			return cur.Value, nil
+		}
 		t, err := c.Fetch(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, err

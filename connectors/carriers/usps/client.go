@@ -44,8 +44,8 @@ import (
 type Client struct {
 	cfg     Config
 	hc      *http.Client
-	access  *carriers.TokenCache
-	payment *carriers.TokenCache
+	access  *tokenSource
+	payment *tokenSource
 }
 
 var _ carriers.Client = (*Client)(nil)
@@ -60,8 +60,8 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		hc = carriers.HTTPClient(cfg.Timeout)
 	}
 	c := &Client{cfg: cfg, hc: hc}
-	c.access = &carriers.TokenCache{Fetch: c.fetchAccessToken, Now: cfg.Now}
-	c.payment = &carriers.TokenCache{Fetch: c.fetchPaymentToken, Now: cfg.Now}
+	c.access = newTokenSource(c.fetchAccessToken, cfg.Now)
+	c.payment = newTokenSource(c.fetchPaymentToken, cfg.Now)
 	return c, nil
 }
 

@@ -168,13 +168,13 @@ func TestExpiryOf(t *testing.T) {
 
 func TestOASField(t *testing.T) {
 	for msg, want := range map[string]string{
-		"[ERROR - Object has missing required properties ([city, state]): [/fromAddress]]":           "fromAddress.city",
-		`[ERROR - Object has missing required properties (["packageDescription"]): []]`:            "packageDescription",
-		"[ERROR - Instance value (\"X\") not found in enum: [/packageDescription/mailClass]]":        "packageDescription.mailClass",
-		"[ERROR - String is too long: [/packageDescription/customerReference/0/referenceNumber]]":   "packageDescription.customerReference.0.referenceNumber",
-		"nothing to see":                                                                            "",
-		"missing required properties ([":                                                            "",
-		"[/a~1b~0c]":                                                                                "a/b~c",
+		"[ERROR - Object has missing required properties ([city, state]): [/fromAddress]]":        "fromAddress.city",
+		`[ERROR - Object has missing required properties (["packageDescription"]): []]`:           "packageDescription",
+		"[ERROR - Instance value (\"X\") not found in enum: [/packageDescription/mailClass]]":     "packageDescription.mailClass",
+		"[ERROR - String is too long: [/packageDescription/customerReference/0/referenceNumber]]": "packageDescription.customerReference.0.referenceNumber",
+		"nothing to see":                 "",
+		"missing required properties ([": "",
+		"[/a~1b~0c]":                     "a/b~c",
 	} {
 		if got := oasField(msg); got != want {
 			t.Errorf("oasField(%q) = %q, want %q", msg, got, want)
