@@ -105,7 +105,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestClassifyClipsWhatItCopies(t *testing.T) {
-	body := `{"errors":[{"code":"` + strings.Repeat("C", 300) + `","message":"` + strings.Repeat("é", 2000) + "\u0000\u0007" + `"}]}`
+	body := `{"errors":[{"code":"` + strings.Repeat("C", 300) + `","message":"\u0000\u0007` + strings.Repeat("é", 2000) + `"}]}`
 	e := classify(carriers.OpShip, false, &carriers.Response{Status: 400, Header: http.Header{}, Body: []byte(body)}, time.Now(), time.Second)
 	if n := utf8.RuneCountInString(e.Code); n != maxCode {
 		t.Errorf("code has %d runes", n)
@@ -124,7 +124,7 @@ func shipBody(label string, extra string) []byte {
 
 func TestParseShip(t *testing.T) {
 	pdf := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 label"))
-	r, err := parseShip(shipBody(pdf[:len(pdf)-2]+"\n"+pdf[len(pdf)-2:], ""))
+	r, err := parseShip(shipBody(pdf[:len(pdf)-2]+`\n`+pdf[len(pdf)-2:], ""))
 	if err != nil {
 		t.Fatal(err)
 	}

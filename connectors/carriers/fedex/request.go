@@ -14,12 +14,16 @@ import (
 // FedEx service types the hub ships with (ShipRequest.Service). Others are passed
 // through as given.
 const (
-	ServiceGround             = "FEDEX_GROUND"
-	ServiceHomeDelivery       = "GROUND_HOME_DELIVERY"
-	Service2Day               = "FEDEX_2_DAY"
-	ServiceExpressSaver       = "FEDEX_EXPRESS_SAVER"
-	ServiceStandardOvernight  = "STANDARD_OVERNIGHT"
-	ServicePriorityOvernight  = "PRIORITY_OVERNIGHT"
+	ServiceGround            = "FEDEX_GROUND"
+	ServiceHomeDelivery      = "GROUND_HOME_DELIVERY"
+	Service2Day              = "FEDEX_2_DAY"
+	ServiceExpressSaver      = "FEDEX_EXPRESS_SAVER"
+	ServiceStandardOvernight = "STANDARD_OVERNIGHT"
+	ServicePriorityOvernight = "PRIORITY_OVERNIGHT"
+)
+
+// Fixed values of the requests.
+const (
 	referenceLimit            = 30 // CUSTOMER_REFERENCE: 30 characters for Ground, 40 for Express
 	customerReferenceType     = "CUSTOMER_REFERENCE"
 	deleteAllPackages         = "DELETE_ALL_PACKAGES"
