@@ -197,6 +197,9 @@ func (c *Client) Ship(ctx context.Context, r carriers.ShipRequest) (*carriers.La
 	}, nil
 }
 
+// maxLabelPixels bounds a GIF label (UPS's are about 1400×800).
+const maxLabelPixels = 4000 * 4000
+
 // labelData turns the label UPS returned into the canonical format: ZPL as is, GIF
 // (asked for PNG, or returned instead of ZPL, as UPS does for COD shipments) as
 // PNG.
@@ -214,6 +217,14 @@ func labelData(asked canonical.LabelFormat, res shipResult) (canonical.LabelForm
 		}
 		return canonical.LabelPNG, res.Image, nil
 	case "GIF":
+		// Refuse a header claiming a huge image before decoding allocates it.
+		cfg, err := gif.DecodeConfig(bytes.NewReader(res.Image))
+		if err != nil {
+			return "", nil, fmt.Errorf("GIF label does not decode: %w", err)
+		}
+		if cfg.Width*cfg.Height > maxLabelPixels {
+			return "", nil, fmt.Errorf("GIF label of %dx%d pixels is too large", cfg.Width, cfg.Height)
+		}
 		img, err := gif.Decode(bytes.NewReader(res.Image))
 		if err != nil {
 			return "", nil, fmt.Errorf("GIF label does not decode: %w", err)

@@ -15,7 +15,7 @@ import (
 // The request documents, named after Shipping.yaml's schemas. Every element is a
 // string, as UPS wants.
 type (
-	// ShipmentRequestWrapper is SHIPRequestWrapper.
+	// shipRequestWrapper is SHIPRequestWrapper.
 	shipRequestWrapper struct {
 		ShipmentRequest shipmentRequest `json:"ShipmentRequest"`
 	}
