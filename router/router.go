@@ -202,9 +202,9 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 			BatchSize:     r.cfg.BatchSize,
 			PollInterval:  poll,
 			AckDeadline:   r.ackDeadline(),
-		}, watermill.NewSlogLoggerWithLevelMapping(r.log.With("component", "subscriber", "handler", s.name), map[slog.Level]slog.Level{
+		}, shutdownQuiet{watermill.NewSlogLoggerWithLevelMapping(r.log.With("component", "subscriber", "handler", s.name), map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug, // per-subscriber start and stop chatter
-		}))
+		})})
 		if err != nil {
 			return err
 		}
@@ -540,4 +540,20 @@ func (r *Router) Park(tx *sql.Tx, payload []byte, md message.Metadata, p Parked)
 	}
 	return r.park(tx, msg, failure{handler: p.Handler, topic: p.Topic, reason: p.Reason, chain: p.Chain,
 		class: p.Class, attempts: p.Attempts, messageID: p.MessageID}, extra...)
+}
+
+// shutdownQuiet logs a subscriber's errors caused by the router stopping (its
+// context cancelled mid-query) at debug: they are how a poll ends, not failures.
+type shutdownQuiet struct{ watermill.LoggerAdapter }
+
+func (q shutdownQuiet) Error(msg string, err error, fields watermill.LogFields) {
+	if errors.Is(err, context.Canceled) {
+		q.Debug(msg, fields.Add(watermill.LogFields{"error": err}))
+		return
+	}
+	q.LoggerAdapter.Error(msg, err, fields)
+}
+
+func (q shutdownQuiet) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return shutdownQuiet{q.LoggerAdapter.With(fields)}
 }

@@ -21,6 +21,9 @@ import (
 
 	"github.com/paklog/integration-hub/adapters/csvimport"
 	"github.com/paklog/integration-hub/dlq"
+	"github.com/paklog/integration-hub/connectors/carriers"
+	"github.com/paklog/integration-hub/fixtures/carriersim"
+	"github.com/paklog/integration-hub/fixtures/carriersim/simset"
 	"github.com/paklog/integration-hub/fixtures/demo"
 	"github.com/paklog/integration-hub/fixtures/fulfilsim"
 	"github.com/paklog/integration-hub/internal/config"
@@ -57,6 +60,14 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				}
 				dataDir = d
 			}
+			sims, err := simset.Start(nil)
+			if err != nil {
+				return fmt.Errorf("starting the carrier simulators: %w", err)
+			}
+			defer sims.Close()
+			// UPS sells two labels, then answers 503 until the end of the demo: its
+			// breaker opens and the next carrier of each rule takes over.
+			sims.UPS.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship", After: 2})
 			if addr == "" {
 				addr = "127.0.0.1:0"
 				if keep {
@@ -72,13 +83,19 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				}
 				c.Channels.Shopify.Shops = append(c.Channels.Shopify.Shops, config.Shop{
 					Name: demoShop, Domain: demoShopDomain, Secrets: []config.Secret{config.NewSecret(demoShopSecret)}})
+				if len(c.Carriers.Accounts) == 0 {
+					c.Carriers.Accounts, c.Carriers.Rules = sims.Accounts(), simset.Rules()
+					c.Carriers.Breaker = config.CarrierBreaker{MinRequests: 2, FailureRatio: 0.5, Window: config.Duration(time.Minute), OpenFor: config.Duration(time.Minute)}
+					c.Carriers.Retry.Budget = config.Duration(time.Second)
+					c.Carriers.Labels.Dir = filepath.Join(dataDir, "labels")
+				}
 			})
 			if err != nil {
 				return err
 			}
 			log := newLogger(cfg, cmd.ErrOrStderr())
 			h, err := hub.New(cmd.Context(), cfg, log, hub.Options{Register: func(ctx context.Context, r *router.Router) error {
-				return (&fulfilsim.Sim{}).Register(ctx, r)
+				return (&fulfilsim.Sim{AwaitLabels: true}).Register(ctx, r)
 			}})
 			if err != nil {
 				return fmt.Errorf("starting the hub: %w", err)
@@ -95,7 +112,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			base := "http://" + h.Server.Addr()
 			fmt.Fprintf(out, "PakLog hub on %s, data in %s\n\n", base, dataDir)
 
-			ok, err := runDemo(cmd.Context(), out, h, base, timeout)
+			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims)
 			if err != nil {
 				return err
 			}
@@ -129,7 +146,7 @@ type demoOrder struct {
 	trail                          []store.TrailEntry
 }
 
-func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration) (bool, error) {
+func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set) (bool, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var orders []*demoOrder
 
@@ -212,7 +229,7 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 				return false, err
 			}
 			o.stage, o.trail = st.Stage, st.Trail
-			if store.HasStages(o.trail, store.StagePacked, store.StageShipped) {
+			if store.HasStages(o.trail, store.StagePacked, store.StageLabelled, store.StageShipped) {
 				o.took = time.Since(o.start)
 				done++
 			}
@@ -243,13 +260,16 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.channel, o.number, o.orderID, o.stage, strings.Join(stages, " > "), took)
 	}
 	tw.Flush()
+	if err := demoLabels(ctx, out, h, sims); err != nil {
+		return false, err
+	}
 	entries, err := h.DLQ.List(ctx, dlq.Filter{Status: dlq.StatusOpen})
 	if err != nil {
 		return false, err
 	}
 	fmt.Fprintf(out, "\nDead-letter queue: %d open entries\n", len(entries))
 	if all {
-		fmt.Fprintf(out, "All %d orders reached the end: accepted > routed > packed > shipped.\n", len(orders))
+		fmt.Fprintf(out, "All %d orders reached the end: accepted > routed > packed > labelled > shipped.\n", len(orders))
 	} else {
 		fmt.Fprintln(out, "Some orders did not reach the end in time; see the STAGE column and 'paklog dlq list'.")
 	}
@@ -364,4 +384,34 @@ func demoShopify(ctx context.Context, out io.Writer, client *http.Client, base s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// demoLabels prints the label each shipment got and what the carriers went through.
+func demoLabels(ctx context.Context, out io.Writer, h *hub.Hub, sims *simset.Set) error {
+	rows, err := h.Store.ReadDB().QueryContext(ctx, `SELECT s.order_id, r.account, r.service, r.rule, r.tracking_number, r.label_format
+		FROM label_requests r JOIN label_shipments s ON s.shipment_id = r.shipment_id WHERE r.state = 'created' ORDER BY r.created_at`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fmt.Fprintln(out, "\n5. Labels bought for the packed shipments (carrier simulators; UPS fails after its 2nd label)")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORDER ID\tACCOUNT\tSERVICE\tRULE\tTRACKING\tFORMAT")
+	for rows.Next() {
+		var order, acct, svc, rule, trk, format string
+		if err := rows.Scan(&order, &acct, &svc, &rule, &trk, &format); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", order, acct, svc, rule, trk, format)
+	}
+	tw.Flush()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if h.Labels != nil && sims != nil {
+		fmt.Fprintf(out, "   UPS answered 503 to %d label requests; its breaker is %s. Labels sold: UPS %d, FedEx %d, USPS %d.\n",
+			sims.UPS.Faults.Played(carriersim.Unavailable), h.Labels.BreakerState(simset.UPS, carriers.OpShip),
+			sims.UPS.Ledger.Active(), sims.FedEx.Ledger.Active(), sims.USPS.Ledger.Active())
+	}
+	return nil
 }

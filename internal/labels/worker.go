@@ -175,7 +175,10 @@ func (s *Service) process(ctx context.Context, id string) error {
 			break
 		}
 	}
-	var skipped []string
+	// skipped are the accounts that could not be used now (breaker open, throttled,
+	// unreachable): the shipment waits for one of them. refused are the services that
+	// do not take the shipment at all (a label format or lane the carrier lacks).
+	var skipped, refused []string
 	var lastErr error
 	for i, c := range choices {
 		out, err := s.tryChoice(ctx, row, sh, rule.Name, c, latest)
@@ -193,14 +196,22 @@ func (s *Service) process(ctx context.Context, id string) error {
 		case unknown:
 			return s.park(ctx, row, fault.Ambiguous, err, nil)
 		}
-		skipped, lastErr = append(skipped, c.Account), err
+		if carriers.ClassOf(err) == carriers.Permanent {
+			refused = append(refused, fmt.Sprintf("%s: %v", c, err))
+		} else {
+			skipped, lastErr = append(skipped, c.Account), err
+		}
 		s.m.fallback.WithLabelValues(c.Account).Inc()
 		if i+1 < len(choices) {
-			s.log.Warn("carrier service unavailable; trying the next one", "shipment_id", id, "skipped", c.String(),
+			s.log.Info("carrier service unavailable; trying the next one", "shipment_id", id, "skipped", c.String(),
 				"next", choices[i+1].String(), "error", err)
 		}
 	}
-	return s.park(ctx, row, fault.Deferred, fmt.Errorf("no carrier service could label shipment %s now (tried %s): %w",
+	if len(skipped) == 0 {
+		return s.park(ctx, row, fault.Permanent, fmt.Errorf("no carrier service of rule %s takes shipment %s: %s; add a service that does to the rule",
+			rule.Name, id, strings.Join(refused, "; ")), nil)
+	}
+	return s.park(ctx, row, fault.Deferred, fmt.Errorf("no carrier service could label shipment %s now (waiting for %s): %w",
 		id, strings.Join(skipped, ", "), lastErr), skipped)
 }
 
@@ -294,19 +305,22 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 		switch {
 		case errors.As(err, &open):
 			s.m.labels.WithLabelValues(c.Account, "breaker_open").Inc()
-			return fallback, s.failRecord(ctx, rec.ID, RequestFailed, "breaker_open", err)
+			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, "breaker_open", err); ferr != nil {
+				return fallback, storeError{ferr}
+			}
+			return fallback, err
 		case class == carriers.Ambiguous:
 			s.m.labels.WithLabelValues(c.Account, "unknown").Inc()
 			s.m.unknown.Inc()
 			if ferr := s.failRecord(ctx, rec.ID, RequestUnknown, string(class), err); ferr != nil {
-				return unknown, ferr
+				return unknown, storeError{ferr}
 			}
 			return unknown, fmt.Errorf("label request %s for package %s: outcome unknown, to be reconciled with %s: %w",
 				rec.ID, p.PackageID, c.Account, err)
 		case class == carriers.Permanent:
 			s.m.labels.WithLabelValues(c.Account, "refused").Inc()
 			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, string(class), err); ferr != nil {
-				return permanent, ferr
+				return permanent, storeError{ferr}
 			}
 			var ce *carriers.Error
 			if errors.As(err, &ce) && ce.Status == 0 && !anyCreated(latest, sh) {
@@ -318,7 +332,7 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 		default: // transient, throttled or auth beyond the budget: nothing was bought
 			s.m.labels.WithLabelValues(c.Account, string(class)).Inc()
 			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, string(class), err); ferr != nil {
-				return fallback, ferr
+				return fallback, storeError{ferr}
 			}
 			return fallback, err
 		}
