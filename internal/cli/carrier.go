@@ -36,7 +36,7 @@ in the hub's store.`,
 // addresses.
 func testShipment() canonical.Shipment {
 	return canonical.Shipment{
-		ShipmentID: "paklog-carrier-test", ServiceLevel: canonical.ServiceGround, LabelFormat: canonical.LabelPDF,
+		ShipmentID: "paklog-carrier-test", ServiceLevel: canonical.ServiceGround, LabelFormat: canonical.LabelZPL,
 		ShipFrom: canonical.Address{Name: "PakLog Carrier Test", Company: "PakLog", Address1: "1200 Logistics Pkwy",
 			City: "Columbus", Region: "OH", PostalCode: "43217", Country: "US", Phone: "6145550100"},
 		ShipTo: canonical.Address{Name: "Receiving Dock", Company: "PakLog", Address1: "500 Commerce St",
@@ -77,7 +77,7 @@ func serviceFor(cfg config.Config, account, def string) string {
 var defaultService = map[string]string{config.CarrierUPS: "03", config.CarrierFedEx: "FEDEX_GROUND", config.CarrierUSPS: "USPS_GROUND_ADVANTAGE"}
 
 func carrierTestCmd() *cobra.Command {
-	var service string
+	var service, format string
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "test NAME",
@@ -121,6 +121,7 @@ and message. Exit 0 when every step passed, 1 otherwise.`,
 			if step("token", func(ctx context.Context) (string, error) { return "access token obtained", client.Token(ctx) }) &&
 				step("label", func(ctx context.Context) (string, error) {
 					s := testShipment()
+					s.LabelFormat = canonical.LabelFormat(strings.ToUpper(format))
 					p := s.Packages[0]
 					id := uuid.NewString()
 					l, err := client.Ship(ctx, carriers.ShipRequest{RequestID: id, Reference: labels.Reference(id), Service: service,
@@ -145,6 +146,7 @@ and message. Exit 0 when every step passed, 1 otherwise.`,
 	}
 	cmd.Flags().StringVar(&service, "service", "", "carrier service code (default: the one the rules use with this account)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the test label (do not void it)")
+	cmd.Flags().StringVar(&format, "format", "ZPL", "label format: ZPL, PDF or PNG")
 	return cmd
 }
 
