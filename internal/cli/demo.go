@@ -20,8 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paklog/integration-hub/adapters/csvimport"
-	"github.com/paklog/integration-hub/dlq"
 	"github.com/paklog/integration-hub/connectors/carriers"
+	"github.com/paklog/integration-hub/dlq"
 	"github.com/paklog/integration-hub/fixtures/carriersim"
 	"github.com/paklog/integration-hub/fixtures/carriersim/simset"
 	"github.com/paklog/integration-hub/fixtures/demo"

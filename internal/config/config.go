@@ -270,7 +270,7 @@ func Default() Config {
 			Retry:   CarrierRetry{Attempts: 3, Initial: 200 * ms, Max: 2 * sec, Budget: 8 * sec},
 			Labels:  LabelStore{Workers: 4, ReconcileAfter: 30 * sec},
 		},
-		Log:    Log{Level: "info", Format: "text"},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 

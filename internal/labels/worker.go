@@ -512,7 +512,7 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 		return s.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: sh.OrderID, Stage: store.StageLabelled,
 			Topic: router.TopicLabelsCreated, Handler: HandlerRequest, MessageUUID: out.UUID,
 			CorrelationID: row.Metadata.Get(router.MetaCorrelationID),
-			Detail: fmt.Sprintf("shipment %s: %s %s, tracking %s", sh.ShipmentID, label.Carrier, label.Service, strings.Join(trk, ", "))})
+			Detail:        fmt.Sprintf("shipment %s: %s %s, tracking %s", sh.ShipmentID, label.Carrier, label.Service, strings.Join(trk, ", "))})
 	})
 	if err != nil {
 		return err
