@@ -108,22 +108,27 @@ func startCarrierHub(t *testing.T, adjust func(*config.Config), tune func(*label
 
 func (h *carrierHub) pack(t testing.TB, s canonical.Shipment) {
 	t.Helper()
+	if err := h.publish(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publish puts a packed shipment on fulfilment.shipments, as the core would.
+func (h *carrierHub) publish(s canonical.Shipment) error {
 	body, err := s.MarshalJSON()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	msg := message.NewMessage(watermill.NewUUID(), body)
 	msg.Metadata.Set(router.MetaIdempotencyKey, "packed:"+s.ShipmentID)
 	msg.Metadata.Set(router.MetaOrderID, s.OrderID)
-	if err := h.Store.InTx(context.Background(), func(tx *sql.Tx) error {
+	return h.Store.InTx(context.Background(), func(tx *sql.Tx) error {
 		pub, err := h.Store.Publisher(tx)
 		if err != nil {
 			return err
 		}
 		return pub.Publish(router.TopicFulfilmentShipments, msg)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 func (h *carrierHub) states(t testing.TB) map[string]int {

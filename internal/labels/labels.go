@@ -110,7 +110,7 @@ type Config struct {
 	// take a moment to be findable.
 	ReconcileAfter time.Duration
 	// Poll is how often idle workers and the background loops look for work
-	// (default 200ms for workers; the loops use 5× that).
+	// (default 20ms for workers; the background loops use 5× that).
 	Poll time.Duration
 	// DeferredBackoff is the least time a deferred shipment waits before an automatic
 	// replay (doubling with each failure, at most 5m); default 5s.
@@ -130,7 +130,7 @@ func (c *Config) setDefaults() {
 		c.ReconcileAfter = 30 * time.Second
 	}
 	if c.Poll <= 0 {
-		c.Poll = 200 * time.Millisecond
+		c.Poll = 20 * time.Millisecond
 	}
 	if c.DeferredBackoff <= 0 {
 		c.DeferredBackoff = 5 * time.Second

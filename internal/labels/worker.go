@@ -233,6 +233,7 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 	acct := s.accounts[c.Account]
 	carrier := acct.Client.Carrier()
 	resendSafe := carrier == carriers.USPS
+	leased := time.Now() // claim set the lease; a worker renews it as it goes
 	for _, p := range sh.Packages {
 		hash := requestHash(c, sh, p)
 		prev, had := latest[p.PackageID]
@@ -271,9 +272,13 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 				return fallback, storeError{err}
 			}
 		}
-		if err := s.exec(ctx, `UPDATE label_shipments SET lease_until = ? WHERE shipment_id = ?`,
-			store.Now().Add(s.cfg.Lease), sh.ShipmentID); err != nil {
-			return fallback, storeError{err}
+		if time.Since(leased) > s.cfg.Lease/4 {
+			// A long shipment (many packages, slow carrier): keep it ours.
+			if err := s.exec(ctx, `UPDATE label_shipments SET lease_until = ? WHERE shipment_id = ?`,
+				store.Now().Add(s.cfg.Lease), sh.ShipmentID); err != nil {
+				return fallback, storeError{err}
+			}
+			leased = time.Now()
 		}
 		latest[p.PackageID] = rec
 		req := carriers.ShipRequest{RequestID: rec.ID, Reference: Reference(rec.ID), Service: c.Service,
