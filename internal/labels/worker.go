@@ -234,9 +234,19 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 	carrier := acct.Client.Carrier()
 	resendSafe := carrier == carriers.USPS
 	leased := time.Now() // claim set the lease; a worker renews it as it goes
+	tokenOK := false
 	for _, p := range sh.Packages {
 		hash := requestHash(c, sh, p)
 		prev, had := latest[p.PackageID]
+		if !tokenOK && !(had && prev.State == RequestCreated) {
+			// The account's token, through its own breaker, before any record or
+			// label call: a carrier whose OAuth endpoint is down is skipped.
+			if _, err := call(ctx, s.breakers, s.cfg.Retry, c.Account, carriers.OpToken, true, acct.Client.Token); err != nil {
+				s.m.labels.WithLabelValues(c.Account, "token_"+string(carriers.ClassOf(err))).Inc()
+				return fallback, fmt.Errorf("getting %s's token: %w", c.Account, err)
+			}
+			tokenOK = true
+		}
 		var rec requestRow
 		switch {
 		case had && prev.State == RequestCreated:
