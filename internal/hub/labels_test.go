@@ -248,8 +248,9 @@ func TestCarrierDownFallbackAndRecovery(t *testing.T) {
 	if got := h.sims.FedEx.Ledger.Active(); got != 6 {
 		t.Fatalf("FedEx sold %d labels while UPS was down, want 6", got)
 	}
-	if st := h.Labels.BreakerState(simset.UPS, carriers.OpShip); st.String() == "closed" {
-		t.Fatalf("UPS breaker %s after UPS went down", st)
+	// Refused connections fail the token fetch first: UPS's token breaker opens.
+	if st := h.Labels.BreakerState(simset.UPS, carriers.OpToken); st.String() == "closed" {
+		t.Fatalf("UPS token breaker %s after UPS went down", st)
 	}
 
 	h.sims.FedEx.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship"})
@@ -269,8 +270,10 @@ func TestCarrierDownFallbackAndRecovery(t *testing.T) {
 	if got := h.sims.UPS.Ledger.Active(); got != 1 {
 		t.Errorf("UPS sold %d labels after it came back, want 1 (the deferred shipment)", got)
 	}
-	if st := h.Labels.BreakerState(simset.UPS, carriers.OpShip); st.String() != "closed" {
-		t.Errorf("UPS breaker %s after its probe succeeded, want closed", st)
+	for _, op := range []carriers.Op{carriers.OpToken, carriers.OpShip} {
+		if st := h.Labels.BreakerState(simset.UPS, op); st.String() != "closed" {
+			t.Errorf("UPS %s breaker %s after its probe succeeded, want closed", op, st)
+		}
 	}
 	entries, err := h.DLQ.List(context.Background(), dlqOpen)
 	if err != nil || len(entries) != 0 {

@@ -645,7 +645,7 @@ func (s *Service) replayDeferred(ctx context.Context) error {
 			if _, ok := s.accounts[acct]; !ok {
 				continue
 			}
-			switch s.breakers.State(acct, carriers.OpShip) {
+			switch s.usable(acct) {
 			case gobreaker.StateClosed:
 				return true
 			case gobreaker.StateHalfOpen:
@@ -657,6 +657,19 @@ func (s *Service) replayDeferred(ctx context.Context) error {
 		}
 		return false
 	})
+}
+
+// usable is the state of an account for buying labels: open if its token or ship
+// breaker is open, half-open if either only lets a probe through, else closed.
+func (s *Service) usable(account string) gobreaker.State {
+	tok, ship := s.breakers.State(account, carriers.OpToken), s.breakers.State(account, carriers.OpShip)
+	switch {
+	case tok == gobreaker.StateOpen || ship == gobreaker.StateOpen:
+		return gobreaker.StateOpen
+	case tok == gobreaker.StateHalfOpen || ship == gobreaker.StateHalfOpen:
+		return gobreaker.StateHalfOpen
+	}
+	return gobreaker.StateClosed
 }
 
 func (s *Service) replayParked(ctx context.Context, want func(e ParkedEntry, shipmentID string) bool) error {
