@@ -324,16 +324,16 @@ type requestRow struct {
 	CarrierShipmentID, Format   string
 	CostAmount, CostCurrency    string
 	Error, ErrorClass           string
-	UpdatedAt                   time.Time
+	CreatedAt, UpdatedAt        time.Time
 }
 
 const requestCols = `id, shipment_id, package_id, attempt, carrier, account, service, rule, request_hash, state,
-	tracking_number, carrier_shipment_id, label_format, cost_amount, cost_currency, error, error_class, updated_at`
+	tracking_number, carrier_shipment_id, label_format, cost_amount, cost_currency, error, error_class, created_at, updated_at`
 
 func scanRequest(sc interface{ Scan(...any) error }) (requestRow, error) {
 	var r requestRow
 	err := sc.Scan(&r.ID, &r.ShipmentID, &r.PackageID, &r.Attempt, &r.Carrier, &r.Account, &r.Service, &r.Rule, &r.Hash,
-		&r.State, &r.Tracking, &r.CarrierShipmentID, &r.Format, &r.CostAmount, &r.CostCurrency, &r.Error, &r.ErrorClass, &r.UpdatedAt)
+		&r.State, &r.Tracking, &r.CarrierShipmentID, &r.Format, &r.CostAmount, &r.CostCurrency, &r.Error, &r.ErrorClass, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
 

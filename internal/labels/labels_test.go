@@ -51,16 +51,16 @@ func (f *fakeCarrier) Ship(_ context.Context, r carriers.ShipRequest) (*carriers
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ships++
-	if f.name == carriers.USPS { // honours the idempotency key
+	var step func(carriers.ShipRequest) error
+	if len(f.script) > 0 {
+		step, f.script = f.script[0], f.script[1:]
+	}
+	if f.name == carriers.USPS && step == nil { // honours the idempotency key
 		for trk, s := range f.sold {
 			if s.ref == r.Reference {
 				return &carriers.Label{Carrier: f.name, TrackingNumber: trk, Format: r.Format, Data: []byte("%PDF-1.4 " + trk)}, nil
 			}
 		}
-	}
-	var step func(carriers.ShipRequest) error
-	if len(f.script) > 0 {
-		step, f.script = f.script[0], f.script[1:]
 	}
 	if step == nil && f.always != nil {
 		return nil, f.always
@@ -460,5 +460,27 @@ func TestCancelVoidsLabels(t *testing.T) {
 		eventually(t, func() bool {
 			return storetest.Count(t, st, `SELECT COUNT(*) FROM label_requests WHERE state = 'voided'`) == 2
 		}, "both label requests recorded as voided")
+	})
+}
+
+// A USPS call that timed out after the label was made, then met 503s on every resend:
+// the request stays unknown (never failed, never a new key), and the later resend with
+// the same key gets the one label.
+func TestAmbiguousThenUnavailableStaysUnknown(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		usps := newFake(carriers.USPS)
+		down := func(carriers.ShipRequest) error {
+			return &carriers.Error{Carrier: "usps", Op: carriers.OpShip, Status: 503, Class: carriers.Transient}
+		}
+		usps.script = []func(carriers.ShipRequest) error{usps.timeoutAfterCreate, down, down, down}
+		h := startHub(t, st, config(rule("usps-main:USPS_GROUND_ADVANTAGE"), usps))
+		h.pack(t, shipment("U1", 1))
+		h.await(t, "U1", labels.ShipmentLabelled)
+		if usps.active() != 1 {
+			t.Errorf("%d USPS labels, want 1", usps.active())
+		}
+		if n := storetest.Count(t, st, `SELECT COUNT(*) FROM label_requests`); n != 1 {
+			t.Errorf("%d label requests, want 1: the resend must reuse the unknown request's key", n)
+		}
 	})
 }

@@ -165,6 +165,14 @@ func call(ctx context.Context, b *breakers, rc RetryConfig, account string, op c
 	bo = backoff.WithContext(bo, ctx)
 	bo.Reset()
 	start := time.Now()
+	var ambiguous error // an earlier attempt whose outcome is unknown
+	defer func() {
+		// Whatever later attempts met, an unknown outcome stays unknown.
+		if err != nil && ambiguous != nil && carriers.ClassOf(err) != carriers.Ambiguous {
+			err = &carriers.Error{Op: op, Class: carriers.Ambiguous,
+				Message: "an earlier attempt was sent and got no answer (" + ambiguous.Error() + ")", Err: err}
+		}
+	}()
 	for {
 		attempts++
 		_, err = cb.Execute(func() (any, error) { return nil, fn(ctx) })
@@ -175,6 +183,9 @@ func call(ctx context.Context, b *breakers, rc RetryConfig, account string, op c
 			return attempts, &BreakerOpenError{Account: account, Op: op, Err: err}
 		}
 		class := carriers.ClassOf(err)
+		if class == carriers.Ambiguous {
+			ambiguous = err
+		}
 		if !(class == carriers.Transient || class == carriers.Throttled || (class == carriers.Ambiguous && resendSafe)) {
 			return attempts, err
 		}

@@ -58,7 +58,7 @@ func (s *Service) loop(ctx context.Context, every time.Duration, fn func(context
 
 func (s *Service) workLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		id, err := s.claim(ctx)
+		id, owner, err := s.claim(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("claiming a shipment to label", "error", err)
 		}
@@ -71,49 +71,77 @@ func (s *Service) workLoop(ctx context.Context) {
 			}
 			continue
 		}
-		if err := s.process(ctx, id); err != nil && ctx.Err() == nil {
+		if err := s.processLeased(ctx, id, owner); err != nil && ctx.Err() == nil {
 			// The shipment stays claimed until its lease ends, then is taken again.
 			s.log.Error("labelling a shipment; it will be tried again when its lease ends", "shipment_id", id, "error", err)
 		}
 	}
 }
 
-// claim takes one queued shipment (or one whose worker's lease ran out).
-func (s *Service) claim(ctx context.Context) (string, error) {
+// claim takes one queued shipment (or one whose worker's lease ran out), under a
+// lease owned by a token of this claim: only the owner may finish or park it.
+func (s *Service) claim(ctx context.Context) (id, owner string, err error) {
 	now := store.Now()
 	rows, err := s.store.ReadDB().QueryContext(ctx, s.store.Rebind(`SELECT shipment_id FROM label_shipments
 		WHERE (state = ? AND (not_before IS NULL OR not_before <= ?)) OR (state = ? AND lease_until < ?)
 		ORDER BY created_at LIMIT 8`), ShipmentQueued, now, ShipmentWorking, now)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return "", err
+			return "", "", err
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	owner = newRequestID()
 	for _, id := range ids {
-		res, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = ?, updated_at = ?
+		res, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = ?, lease_owner = ?, updated_at = ?
 			WHERE shipment_id = ? AND ((state = ? AND (not_before IS NULL OR not_before <= ?)) OR (state = ? AND lease_until < ?))`),
-			ShipmentWorking, now.Add(s.cfg.Lease), now, id, ShipmentQueued, now, ShipmentWorking, now)
+			ShipmentWorking, now.Add(s.cfg.Lease), owner, now, id, ShipmentQueued, now, ShipmentWorking, now)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return id, nil
+			return id, owner, nil
 		}
 	}
-	return "", nil
+	return "", "", nil
+}
+
+// processLeased labels a claimed shipment while a heartbeat renews its lease, so a
+// slow carrier never lets a second worker take the shipment over. Carrier calls
+// that have started are not cut short when ctx ends (the hub stopping): an
+// abandoned UPS or FedEx call would leave an unknown outcome to reconcile.
+func (s *Service) processLeased(ctx context.Context, id, owner string) error {
+	hb, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		t := time.NewTicker(s.cfg.Lease / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-hb.Done():
+				return
+			case <-t.C:
+				if err := s.exec(hb, `UPDATE label_shipments SET lease_until = ? WHERE shipment_id = ? AND lease_owner = ? AND state = ?`,
+					store.Now().Add(s.cfg.Lease), id, owner, ShipmentWorking); err != nil {
+					s.log.Warn("renewing a label lease", "shipment_id", id, "error", err)
+				}
+			}
+		}
+	}()
+	return s.process(ctx, id, owner)
 }
 
 // shipmentRow is a claimed label_shipments row.
 type shipmentRow struct {
 	ID, OrderID, MessageUUID string
+	Owner                    string // the lease owner token of this claim
 	Payload                  []byte
 	Metadata                 message.Metadata
 }
@@ -143,11 +171,12 @@ const (
 )
 
 // process labels one claimed shipment.
-func (s *Service) process(ctx context.Context, id string) error {
+func (s *Service) process(ctx context.Context, id, owner string) error {
 	row, err := s.loadShipment(ctx, id)
 	if err != nil {
 		return err
 	}
+	row.Owner = owner
 	sh, err := canonical.DecodeShipment(row.Payload)
 	if err != nil {
 		return s.park(ctx, row, fault.Validation, fmt.Errorf("shipment %s is not a valid %s: %w", id, canonical.SchemaShipment, err), nil)
@@ -170,8 +199,11 @@ func (s *Service) process(ctx context.Context, id string) error {
 	// A shipment that has (or may have) a label with one service stays with it.
 	for _, r := range latest {
 		if r.State == RequestCreated || r.State == RequestPending || r.State == RequestUnknown {
-			pinned := Choice{Account: r.Account, Service: r.Service}
-			choices = []Choice{pinned}
+			if _, ok := s.accounts[r.Account]; !ok {
+				return s.park(ctx, row, fault.Permanent, fmt.Errorf("package %s of shipment %s has label request %s (%s) with account %s, which is no longer configured: configure it again, or void the label at the carrier and discard this entry",
+					r.PackageID, id, r.ID, r.State, r.Account), nil)
+			}
+			choices = []Choice{{Account: r.Account, Service: r.Service}}
 			break
 		}
 	}
@@ -195,6 +227,11 @@ func (s *Service) process(ctx context.Context, id string) error {
 			return s.park(ctx, row, fault.Permanent, err, nil)
 		case unknown:
 			return s.park(ctx, row, fault.Ambiguous, err, nil)
+		}
+		if bought(latest, sh, c.Account) {
+			// Some packages have (or may have) a label with this service: the
+			// shipment stays with it and waits.
+			return s.park(ctx, row, fault.Deferred, fmt.Errorf("shipment %s is part-labelled with %s, which cannot be used now: %w", id, c, err), []string{c.Account})
 		}
 		if carriers.ClassOf(err) == carriers.Permanent {
 			refused = append(refused, fmt.Sprintf("%s: %v", c, err))
@@ -270,6 +307,10 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 					return fallback, storeError{err}
 				}
 			} else {
+				if prev.Hash != hash {
+					return permanent, fmt.Errorf("package %s of shipment %s has label request %s whose outcome is unknown, and the shipment changed since: it cannot be resent with the same idempotency key; check the carrier for a label with reference %s, void it if there is one, and discard this entry",
+						p.PackageID, sh.ShipmentID, prev.ID, Reference(prev.ID))
+				}
 				rec = prev // same idempotency key: USPS returns the label it may have sold
 			}
 		default:
@@ -296,7 +337,7 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 		var label *carriers.Label
 		start := time.Now()
 		_, err := call(ctx, s.breakers, s.cfg.Retry, c.Account, carriers.OpShip, resendSafe, func(ctx context.Context) error {
-			l, err := acct.Client.Ship(ctx, req)
+			l, err := acct.Client.Ship(context.WithoutCancel(ctx), req)
 			label = l
 			return err
 		})
@@ -304,6 +345,9 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 		if err == nil {
 			s.m.labels.WithLabelValues(c.Account, "created").Inc()
 			if err := s.storeLabel(ctx, rec.ID, label); err != nil {
+				if errors.Is(err, errOrphan) {
+					s.voidOrphan(ctx, c.Account, rec.ID, label)
+				}
 				return fallback, storeError{fmt.Errorf("storing label %s (tracking %s): %w", rec.ID, label.TrackingNumber, err)}
 			}
 			rec.State = RequestCreated
@@ -312,13 +356,18 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 		}
 		var open *BreakerOpenError
 		class := carriers.ClassOf(err)
+		if had && rec.ID == prev.ID && class != carriers.Permanent {
+			// A resent request whose first outcome is unknown stays unknown whatever
+			// the resend met: a label may exist under its key.
+			class = carriers.Ambiguous
+		}
 		rec.State = RequestFailed
-		if class == carriers.Ambiguous && !errors.As(err, &open) {
+		if class == carriers.Ambiguous {
 			rec.State = RequestUnknown
 		}
 		latest[p.PackageID] = rec
 		switch {
-		case errors.As(err, &open):
+		case errors.As(err, &open) && class != carriers.Ambiguous:
 			s.m.labels.WithLabelValues(c.Account, "breaker_open").Inc()
 			if ferr := s.failRecord(ctx, rec.ID, RequestFailed, "breaker_open", err); ferr != nil {
 				return fallback, storeError{ferr}
@@ -363,6 +412,17 @@ func (s *Service) tryChoice(ctx context.Context, row shipmentRow, sh canonical.S
 	return done, nil
 }
 
+// bought reports whether a package of sh has, or may have, a label with account.
+func bought(latest map[string]requestRow, sh canonical.Shipment, account string) bool {
+	for _, p := range sh.Packages {
+		r, ok := latest[p.PackageID]
+		if ok && r.Account == account && (r.State == RequestCreated || r.State == RequestPending || r.State == RequestUnknown) {
+			return true
+		}
+	}
+	return false
+}
+
 func anyCreated(latest map[string]requestRow, sh canonical.Shipment) bool {
 	for _, p := range sh.Packages {
 		if latest[p.PackageID].State == RequestCreated {
@@ -400,9 +460,39 @@ func (s *Service) storeLabel(ctx context.Context, id string, l *carriers.Label) 
 	if path == "" {
 		data = l.Data
 	}
-	return s.exec(ctx, `UPDATE label_requests SET state = ?, tracking_number = ?, carrier_shipment_id = ?, label_format = ?,
-		label = ?, label_path = ?, cost_amount = ?, cost_currency = ?, error = '', error_class = '', updated_at = ? WHERE id = ?`,
-		RequestCreated, l.TrackingNumber, l.ShipmentID, string(l.Format), data, path, l.Cost.Amount, l.Cost.Currency, store.Now(), id)
+	res, err := s.store.DB().ExecContext(ctx, s.store.Rebind(`UPDATE label_requests SET state = ?, tracking_number = ?, carrier_shipment_id = ?, label_format = ?,
+		label = ?, label_path = ?, cost_amount = ?, cost_currency = ?, error = '', error_class = '', updated_at = ?
+		WHERE id = ? AND state IN (?, ?)`),
+		RequestCreated, l.TrackingNumber, l.ShipmentID, string(l.Format), data, path, l.Cost.Amount, l.Cost.Currency, store.Now(), id,
+		RequestPending, RequestUnknown)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The request was settled meanwhile (reconciled by a worker that took the
+		// shipment over): this label is an orphan.
+		return fmt.Errorf("label request %s was settled while its call was out: %w", id, errOrphan)
+	}
+	return nil
+}
+
+// errOrphan marks a label bought for a request that was meanwhile settled.
+var errOrphan = errors.New("the label is an orphan")
+
+// voidOrphan voids a label nobody holds, best effort, and says so loudly if it
+// cannot.
+func (s *Service) voidOrphan(ctx context.Context, account, requestID string, l *carriers.Label) {
+	acct := s.accounts[account]
+	_, err := call(context.WithoutCancel(ctx), s.breakers, s.cfg.Retry, account, carriers.OpVoid, true, func(ctx context.Context) error {
+		return acct.Client.Void(ctx, carriers.VoidRequest{RequestID: requestID, TrackingNumber: l.TrackingNumber, ShipmentID: l.ShipmentID})
+	})
+	if err != nil {
+		s.log.Error("an orphan label could not be voided; void it at the carrier", "account", account, "request_id", requestID,
+			"tracking", l.TrackingNumber, "error", err)
+		return
+	}
+	s.m.orphans.Inc()
+	s.log.Warn("orphan label voided", "account", account, "request_id", requestID, "tracking", l.TrackingNumber)
 }
 
 // reconcile finds out what happened to a request whose outcome is unknown: done when
@@ -429,7 +519,7 @@ func (s *Service) reconcile(ctx context.Context, r requestRow) (outcome, error) 
 	}
 	var found []carriers.Found
 	_, err := call(ctx, s.breakers, s.cfg.Retry, r.Account, carriers.OpLookup, true, func(ctx context.Context) error {
-		f, err := acct.Client.Lookup(ctx, carriers.LookupRequest{RequestID: r.ID, Reference: Reference(r.ID), ShipDate: r.UpdatedAt})
+		f, err := acct.Client.Lookup(ctx, carriers.LookupRequest{RequestID: r.ID, Reference: Reference(r.ID), ShipDate: r.CreatedAt})
 		found = f
 		return err
 	})
@@ -452,7 +542,7 @@ func (s *Service) reconcile(ctx context.Context, r requestRow) (outcome, error) 
 		state, note = RequestOrphanVoided, "reconciled: orphan label(s) "+strings.Join(voided, ", ")+" voided"
 		s.log.Warn("orphan label voided after an unknown outcome", "request_id", r.ID, "account", r.Account, "tracking", voided)
 	}
-	return done, s.exec(ctx, `UPDATE label_requests SET state = ?, tracking_number = ?, error = ?, updated_at = ? WHERE id = ?`,
+	return done, s.exec(context.WithoutCancel(ctx), `UPDATE label_requests SET state = ?, tracking_number = ?, error = ?, updated_at = ? WHERE id = ?`,
 		state, strings.Join(voided, ","), note, store.Now(), r.ID)
 }
 
@@ -495,12 +585,18 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 	var wasCancelled bool
 	err = s.store.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
-			WHERE shipment_id = ? AND state = ?`), ShipmentLabelled, label.Carrier+" "+label.Service, store.Now(), sh.ShipmentID, ShipmentWorking)
+			WHERE shipment_id = ? AND state = ? AND lease_owner = ?`), ShipmentLabelled, label.Carrier+" "+label.Service, store.Now(),
+			sh.ShipmentID, ShipmentWorking, row.Owner)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			wasCancelled = true
+			// Cancelled meanwhile, or another worker holds the shipment now.
+			var state string
+			if err := tx.QueryRowContext(ctx, s.store.Rebind(`SELECT state FROM label_shipments WHERE shipment_id = ?`), sh.ShipmentID).Scan(&state); err != nil {
+				return err
+			}
+			wasCancelled = state == ShipmentCancelled
 			return nil
 		}
 		out := message.NewMessage(watermill.NewUUID(), body)
@@ -538,6 +634,18 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 	return nil
 }
 
+// voidIfCancelled queues the voids of a shipment's labels if it was cancelled.
+func (s *Service) voidIfCancelled(ctx context.Context, shipmentID string) error {
+	var state string
+	if err := s.store.ReadDB().QueryRowContext(ctx, s.store.Rebind(`SELECT state FROM label_shipments WHERE shipment_id = ?`), shipmentID).Scan(&state); err != nil {
+		return err
+	}
+	if state != ShipmentCancelled {
+		return nil
+	}
+	return s.voidCreated(ctx, shipmentID)
+}
+
 // voidCreated queues the voids of a cancelled shipment's labels.
 func (s *Service) voidCreated(ctx context.Context, shipmentID string) error {
 	return s.exec(context.WithoutCancel(ctx), `UPDATE label_requests SET state = ?, updated_at = ? WHERE shipment_id = ? AND state = ?`,
@@ -557,10 +665,25 @@ func (s *Service) park(ctx context.Context, row shipmentRow, class fault.Class, 
 		md[k] = v
 	}
 	s.log.Warn("shipment parked in the DLQ", "shipment_id", row.ID, "class", class, "error", cause)
+	var cancelled bool
+	defer func() {
+		if cancelled {
+			if err := s.voidIfCancelled(ctx, row.ID); err != nil {
+				s.log.Error("voiding the labels of a cancelled shipment", "shipment_id", row.ID, "error", err)
+			}
+		}
+	}()
 	return s.store.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
-			WHERE shipment_id = ? AND state = ?`), ShipmentParked, string(class)+": "+cause.Error(), store.Now(), row.ID, ShipmentWorking); err != nil {
+		res, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
+			WHERE shipment_id = ? AND state = ? AND lease_owner = ?`), ShipmentParked, string(class)+": "+cause.Error(), store.Now(),
+			row.ID, ShipmentWorking, row.Owner)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// Cancelled meanwhile (its labels are voided below), or taken over.
+			cancelled = true
+			return nil
 		}
 		return s.router.Park(tx, row.Payload, md, router.Parked{Handler: HandlerRequest, Topic: router.TopicFulfilmentShipments,
 			Reason: cause.Error(), Class: class, Chain: fault.Chain(cause), Attempts: 1, MessageID: row.MessageUUID, Extra: extra})
@@ -611,6 +734,18 @@ func (s *Service) reconcileDue(ctx context.Context) error {
 		return nil
 	}
 	cutoff := store.Now().Add(-s.cfg.ReconcileAfter)
+	// The order was cancelled while a request's outcome was unknown: nothing will be
+	// replayed, so reconcile here (void any label the carrier has).
+	gone, err := s.requests(ctx, s.store.ReadDB(), `state = ? AND updated_at <= ? AND carrier <> ? AND shipment_id IN
+		(SELECT shipment_id FROM label_shipments WHERE state = ?) ORDER BY updated_at LIMIT 20`, RequestUnknown, cutoff, carriers.USPS, ShipmentCancelled)
+	if err != nil {
+		return err
+	}
+	for _, r := range gone {
+		if _, err := s.reconcile(ctx, r); err != nil {
+			s.log.Warn("reconciling a cancelled shipment's label request", "request_id", r.ID, "error", err)
+		}
+	}
 	reqs, err := s.requests(ctx, s.store.ReadDB(), `state = ? AND updated_at <= ? ORDER BY updated_at LIMIT 100`, RequestUnknown, cutoff)
 	if err != nil || len(reqs) == 0 {
 		return err
@@ -620,7 +755,8 @@ func (s *Service) reconcileDue(ctx context.Context) error {
 		due[r.ShipmentID] = true
 	}
 	return s.replayParked(ctx, func(e ParkedEntry, shipmentID string) bool {
-		return e.Class == string(fault.Ambiguous) && due[shipmentID]
+		// A lookup that keeps failing (carrier down) is asked again less and less often.
+		return e.Class == string(fault.Ambiguous) && due[shipmentID] && time.Since(e.LastFailedAt) >= s.backoff(e.TimesFailed)
 	})
 }
 
@@ -636,9 +772,7 @@ func (s *Service) replayDeferred(ctx context.Context) error {
 		if e.Class != string(fault.Deferred) {
 			return false
 		}
-		wait := s.cfg.DeferredBackoff << min(max(e.TimesFailed-1, 0), 6)
-		wait = min(wait, 5*time.Minute)
-		if time.Since(e.LastFailedAt) < wait {
+		if time.Since(e.LastFailedAt) < s.backoff(e.TimesFailed) {
 			return false
 		}
 		for _, acct := range strings.Split(e.Metadata[MetaAccounts], ",") {
@@ -657,6 +791,12 @@ func (s *Service) replayDeferred(ctx context.Context) error {
 		}
 		return false
 	})
+}
+
+// backoff is how long a parked shipment that failed n times waits before an
+// automatic replay: DeferredBackoff doubling, at most 5 minutes.
+func (s *Service) backoff(n int) time.Duration {
+	return min(s.cfg.DeferredBackoff<<min(max(n-1, 0), 6), 5*time.Minute)
 }
 
 // usable is the state of an account for buying labels: open if its token or ship

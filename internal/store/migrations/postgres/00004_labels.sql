@@ -10,6 +10,7 @@ CREATE TABLE label_shipments (
     metadata     TEXT NOT NULL,
     state        TEXT NOT NULL,
     lease_until  TIMESTAMPTZ,
+    lease_owner  TEXT NOT NULL DEFAULT '',
     not_before   TIMESTAMPTZ,
     detail       TEXT NOT NULL DEFAULT '',
     created_at   TIMESTAMPTZ NOT NULL,
