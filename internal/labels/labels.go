@@ -260,6 +260,17 @@ func (s *Service) handleShipment(ctx context.Context, tx *router.Tx, msg *messag
 	}
 	md, _ := json.Marshal(map[string]string(msg.Metadata))
 	now := store.Now()
+	var cancelled int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM label_cancelled_orders WHERE order_id = ?`, sh.OrderID).Scan(&cancelled); err != nil {
+		return err
+	}
+	if cancelled > 0 {
+		// The cancel came first (they travel on different topics): no label.
+		_, err := tx.Exec(`INSERT INTO label_shipments (shipment_id, order_id, payload, message_uuid, metadata, state, detail,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shipment_id) DO NOTHING`,
+			sh.ShipmentID, sh.OrderID, []byte(msg.Payload), msg.UUID, string(md), ShipmentCancelled, "order cancelled before packing", now, now)
+		return err
+	}
 	var state string
 	err = tx.QueryRow(`SELECT state FROM label_shipments WHERE shipment_id = ?`, sh.ShipmentID).Scan(&state)
 	switch {
@@ -298,6 +309,10 @@ func (s *Service) handleCancel(ctx context.Context, tx *router.Tx, msg *message.
 		return nil
 	}
 	now := store.Now()
+	if _, err := tx.Exec(`INSERT INTO label_cancelled_orders (order_id, cancelled_at) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING`,
+		c.OrderID, now); err != nil {
+		return err
+	}
 	res, err := tx.Exec(`UPDATE label_requests SET state = ?, updated_at = ? WHERE state = ? AND shipment_id IN
 		(SELECT shipment_id FROM label_shipments WHERE order_id = ?)`, RequestVoidRequested, now, RequestCreated, c.OrderID)
 	if err != nil {

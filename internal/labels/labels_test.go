@@ -197,6 +197,27 @@ func (h hub) pack(t *testing.T, s canonical.Shipment) {
 	}
 }
 
+// cancel publishes the order's cancellation to fulfilment.cancellations.
+func (h hub) cancel(t *testing.T, orderID string) {
+	t.Helper()
+	c := canonical.OrderCancel{OrderID: orderID, Reason: "customer",
+		Source: canonical.Source{Channel: canonical.ChannelAPI, Partner: "acme", ExternalID: orderID, ReceivedAt: time.Now().UTC()}}
+	body, err := c.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := message.NewMessage(watermill.NewUUID(), body)
+	if err := h.st.InTx(context.Background(), func(tx *sql.Tx) error {
+		pub, err := h.st.Publisher(tx)
+		if err != nil {
+			return err
+		}
+		return pub.Publish(router.TopicFulfilmentCancellation, msg)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (h hub) shipmentState(t *testing.T, id string) string {
 	t.Helper()
 	var s string
@@ -434,22 +455,7 @@ func TestCancelVoidsLabels(t *testing.T) {
 		s := shipment("C1", 2)
 		h.pack(t, s)
 		h.await(t, "C1", labels.ShipmentLabelled)
-		c := canonical.OrderCancel{OrderID: s.OrderID, Reason: "customer",
-			Source: canonical.Source{Channel: canonical.ChannelAPI, Partner: "acme", ExternalID: "C1", ReceivedAt: time.Now().UTC()}}
-		body, err := c.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := message.NewMessage(watermill.NewUUID(), body)
-		if err := st.InTx(context.Background(), func(tx *sql.Tx) error {
-			pub, err := st.Publisher(tx)
-			if err != nil {
-				return err
-			}
-			return pub.Publish(router.TopicFulfilmentCancellation, msg)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		h.cancel(t, s.OrderID)
 		deadline := time.Now().Add(10 * time.Second)
 		for ups.active() != 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
@@ -481,6 +487,26 @@ func TestAmbiguousThenUnavailableStaysUnknown(t *testing.T) {
 		}
 		if n := storetest.Count(t, st, `SELECT COUNT(*) FROM label_requests`); n != 1 {
 			t.Errorf("%d label requests, want 1: the resend must reuse the unknown request's key", n)
+		}
+	})
+}
+
+// A cancel that arrives before the order's shipment (they travel on different
+// topics) keeps the shipment from being labelled at all.
+func TestCancelBeforeShipmentBuysNothing(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		ups := newFake(carriers.UPS)
+		h := startHub(t, st, config(rule("ups-main:03"), ups))
+		s := shipment("CB1", 1)
+		h.cancel(t, s.OrderID)
+		eventually(t, func() bool {
+			return storetest.Count(t, st, `SELECT COUNT(*) FROM label_cancelled_orders`) == 1
+		}, "the cancellation recorded")
+		h.pack(t, s)
+		h.await(t, "CB1", labels.ShipmentCancelled)
+		time.Sleep(100 * time.Millisecond)
+		if ups.calls() != 0 {
+			t.Errorf("%d carrier calls for a cancelled order's shipment", ups.calls())
 		}
 	})
 }

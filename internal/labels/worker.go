@@ -674,9 +674,9 @@ func (s *Service) park(ctx context.Context, row shipmentRow, class fault.Class, 
 		}
 	}()
 	return s.store.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, updated_at = ?
-			WHERE shipment_id = ? AND state = ? AND lease_owner = ?`), ShipmentParked, string(class)+": "+cause.Error(), store.Now(),
-			row.ID, ShipmentWorking, row.Owner)
+		res, err := tx.ExecContext(ctx, s.store.Rebind(`UPDATE label_shipments SET state = ?, lease_until = NULL, detail = ?, waiting_for = ?,
+			updated_at = ? WHERE shipment_id = ? AND state = ? AND lease_owner = ?`), ShipmentParked, string(class)+": "+cause.Error(),
+			strings.Join(slices.Compact(accounts), ","), store.Now(), row.ID, ShipmentWorking, row.Owner)
 		if err != nil {
 			return err
 		}
@@ -754,9 +754,9 @@ func (s *Service) reconcileDue(ctx context.Context) error {
 	for _, r := range reqs {
 		due[r.ShipmentID] = true
 	}
-	return s.replayParked(ctx, func(e ParkedEntry, shipmentID string) bool {
+	return s.replayParked(ctx, func(e ParkedEntry, p parkedShipment) bool {
 		// A lookup that keeps failing (carrier down) is asked again less and less often.
-		return e.Class == string(fault.Ambiguous) && due[shipmentID] && time.Since(e.LastFailedAt) >= s.backoff(e.TimesFailed)
+		return e.Class == string(fault.Ambiguous) && due[p.id] && time.Since(e.LastFailedAt) >= s.backoff(e.TimesFailed)
 	})
 }
 
@@ -768,14 +768,14 @@ func (s *Service) replayDeferred(ctx context.Context) error {
 		return nil
 	}
 	probes := map[string]bool{}
-	return s.replayParked(ctx, func(e ParkedEntry, _ string) bool {
+	return s.replayParked(ctx, func(e ParkedEntry, p parkedShipment) bool {
 		if e.Class != string(fault.Deferred) {
 			return false
 		}
 		if time.Since(e.LastFailedAt) < s.backoff(e.TimesFailed) {
 			return false
 		}
-		for _, acct := range strings.Split(e.Metadata[MetaAccounts], ",") {
+		for _, acct := range strings.Split(p.waitingFor, ",") {
 			if _, ok := s.accounts[acct]; !ok {
 				continue
 			}
@@ -812,36 +812,40 @@ func (s *Service) usable(account string) gobreaker.State {
 	return gobreaker.StateClosed
 }
 
-func (s *Service) replayParked(ctx context.Context, want func(e ParkedEntry, shipmentID string) bool) error {
+// parkedShipment is a parked label_shipments row.
+type parkedShipment struct{ id, waitingFor string }
+
+func (s *Service) replayParked(ctx context.Context, want func(e ParkedEntry, p parkedShipment) bool) error {
 	entries, err := s.replayer.Parked(ctx, HandlerRequest)
 	if err != nil {
 		return err
 	}
-	shipmentOf := map[string]string{}
+	parked := map[string]parkedShipment{} // by message uuid
 	if len(entries) > 0 {
-		rows, err := s.store.ReadDB().QueryContext(ctx, s.store.Rebind(`SELECT message_uuid, shipment_id FROM label_shipments WHERE state = ?`), ShipmentParked)
+		rows, err := s.store.ReadDB().QueryContext(ctx, s.store.Rebind(`SELECT message_uuid, shipment_id, waiting_for FROM label_shipments WHERE state = ?`), ShipmentParked)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var m, id string
-			if err := rows.Scan(&m, &id); err != nil {
+			var m string
+			var p parkedShipment
+			if err := rows.Scan(&m, &p.id, &p.waitingFor); err != nil {
 				rows.Close()
 				return err
 			}
-			shipmentOf[m] = id
+			parked[m] = p
 		}
 		rows.Close()
 	}
 	for _, e := range entries {
-		id, ok := shipmentOf[e.MessageUUID]
-		if !ok || !want(e, id) {
+		p, ok := parked[e.MessageUUID]
+		if !ok || !want(e, p) {
 			continue
 		}
 		if err := s.replayer.Replay(ctx, e.ID); err != nil {
-			return fmt.Errorf("replaying DLQ entry %d (shipment %s): %w", e.ID, id, err)
+			return fmt.Errorf("replaying DLQ entry %d (shipment %s): %w", e.ID, p.id, err)
 		}
-		s.log.Info("parked shipment replayed automatically", "dlq_entry", e.ID, "shipment_id", id, "class", e.Class)
+		s.log.Info("parked shipment replayed automatically", "dlq_entry", e.ID, "shipment_id", p.id, "class", e.Class)
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ CREATE TABLE label_shipments (
     lease_owner  TEXT NOT NULL DEFAULT '',
     not_before   TIMESTAMPTZ,
     detail       TEXT NOT NULL DEFAULT '',
+    -- waiting_for: the accounts a deferred shipment waits for (comma-separated).
+    waiting_for  TEXT NOT NULL DEFAULT '',
     created_at   TIMESTAMPTZ NOT NULL,
     updated_at   TIMESTAMPTZ NOT NULL
 );
@@ -47,6 +49,14 @@ CREATE TABLE label_requests (
 CREATE INDEX label_requests_state ON label_requests (state, updated_at);
 CREATE INDEX label_requests_tracking ON label_requests (tracking_number);
 
+-- Orders cancelled before (or while) their shipments reach the label service: a
+-- shipment of one is never labelled.
+CREATE TABLE label_cancelled_orders (
+    order_id     TEXT PRIMARY KEY,
+    cancelled_at TIMESTAMPTZ NOT NULL
+);
+
 -- +goose Down
+DROP TABLE label_cancelled_orders;
 DROP TABLE label_requests;
 DROP TABLE label_shipments;
