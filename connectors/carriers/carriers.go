@@ -1,7 +1,8 @@
 // Package carriers holds what the FedEx, UPS and USPS clients share: the request and
 // label types, the one error type every carrier's error envelope is parsed into, the
-// OAuth token cache, and the HTTP call that tells a failure before sending from one
-// after it.
+// OAuth token cache, the HTTP call that tells a failure before sending from one
+// after it, and the address normalisation every carrier needs (CountryCode,
+// RegionCode, PhoneDigits, Truncate).
 //
 // The clients (connectors/carriers/fedex, ups, usps) speak one carrier each and know
 // nothing of the hub: no store, no breaker, no retry. Resilience (breakers, retries,

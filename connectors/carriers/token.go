@@ -2,6 +2,7 @@ package carriers
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -101,4 +102,16 @@ func (c *TokenCache) Invalidate(value string) {
 	if c.tok.Value == value {
 		c.tok = Token{}
 	}
+}
+
+// TokenError is what a client returns for an error from TokenCache.Get: the
+// carrier's *Error as it is, anything else (ctx ended while waiting for the fetch,
+// which sent nothing of ours) as a Transient *Error for OpToken. err must not be
+// nil.
+func TokenError(carrier string, err error) *Error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return &Error{Carrier: carrier, Op: OpToken, Class: Transient, Err: err}
 }

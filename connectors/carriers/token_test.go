@@ -57,3 +57,27 @@ func TestTokenCache(t *testing.T) {
 		t.Fatalf("after a failed fetch got %q, want a fresh token", tok)
 	}
 }
+
+func TestTokenError(t *testing.T) {
+	carrierErr := &Error{Carrier: UPS, Op: OpToken, Class: Permanent, Status: 401}
+	for _, tc := range []struct {
+		name      string
+		in        error
+		wantClass Class
+		same      bool
+	}{
+		{"carrier error kept", carrierErr, Permanent, true},
+		{"wrapped carrier error unwrapped", errors.Join(errors.New("outer"), carrierErr), Permanent, true},
+		{"ctx ended", errors.New("context canceled"), Transient, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := TokenError(FedEx, tc.in)
+			if got.Class != tc.wantClass || (got == carrierErr) != tc.same {
+				t.Fatalf("TokenError(%v) = %+v", tc.in, got)
+			}
+			if !tc.same && (got.Carrier != FedEx || got.Op != OpToken || !errors.Is(got, tc.in)) {
+				t.Errorf("TokenError(%v) = %+v, want a FedEx token error wrapping it", tc.in, got)
+			}
+		})
+	}
+}

@@ -60,14 +60,10 @@ func (c *Client) Token(ctx context.Context) error {
 
 func (c *Client) token(ctx context.Context) (string, error) {
 	tok, err := c.tokens.Get(ctx)
-	if err == nil {
-		return tok, nil
+	if err != nil {
+		return "", carriers.TokenError(carriers.FedEx, err)
 	}
-	var ce *carriers.Error
-	if errors.As(err, &ce) {
-		return "", err
-	}
-	return "", &carriers.Error{Carrier: carriers.FedEx, Op: carriers.OpToken, Class: carriers.Transient, Err: err}
+	return tok, nil
 }
 
 // fetchToken is POST /oauth/token with the credentials in the form body.

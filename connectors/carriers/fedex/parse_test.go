@@ -227,9 +227,9 @@ func TestAddressMapping(t *testing.T) {
 		{"CA", "Québec", "1-514-555-0100", "CA", "QC", "5145550100"},
 		{"GB", "Greater London", "+44 20 7946 0958", "GB", "Greater London", "442079460958"},
 	} {
-		c := countryCode(tc.country)
-		if r, p := regionCode(c, tc.region), phoneDigits(c, tc.phone); c != tc.wantCountry || r != tc.wantRegion || p != tc.wantPhone {
-			t.Errorf("%s/%s/%s: %s %s %s", tc.country, tc.region, tc.phone, c, r, p)
+		p := fedexParty(canonical.Address{Country: tc.country, Region: tc.region, Phone: tc.phone})
+		if c, r, ph := p.Address.CountryCode, p.Address.StateOrProvinceCode, p.Contact.PhoneNumber; c != tc.wantCountry || r != tc.wantRegion || ph != tc.wantPhone {
+			t.Errorf("%s/%s/%s: %s %s %s", tc.country, tc.region, tc.phone, c, r, ph)
 		}
 	}
 	if got := reference("7c9e6679-7425-40de-944b-e07fc1f90ae7"); got != "7c9e6679-7425-40de-944b-e07fc1" {

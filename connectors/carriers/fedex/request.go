@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/paklog/integration-hub/canonical"
 	"github.com/paklog/integration-hub/connectors/carriers"
@@ -167,11 +166,7 @@ var labelFormats = map[canonical.LabelFormat]labelSpecification{
 // hub's reference cut to FedEx Ground's 30 characters, so Ship and Lookup agree
 // whatever the service.
 func reference(ref string) string {
-	ref = strings.TrimSpace(ref)
-	if utf8.RuneCountInString(ref) <= referenceLimit {
-		return ref
-	}
-	return string([]rune(ref)[:referenceLimit])
+	return carriers.Truncate(strings.TrimSpace(ref), referenceLimit)
 }
 
 // buildShip maps a ShipRequest to FedEx's create-shipment body.
@@ -261,9 +256,11 @@ func fedexDimensions(d canonical.Dimensions) (*dimensions, error) {
 	return &dimensions{Length: up(d.Length), Width: up(d.Width), Height: up(d.Height), Units: units}, nil
 }
 
-// fedexParty maps a canonical address to a FedEx party.
+// fedexParty maps a canonical address to a FedEx party: country, state or province
+// and phone normalised (carriers.CountryCode, RegionCode, PhoneDigits: FedEx wants
+// a US or Canadian phone as its 10 digits), the rest trimmed.
 func fedexParty(a canonical.Address) party {
-	country := countryCode(a.Country)
+	country := carriers.CountryCode(a.Country)
 	var lines []string
 	for _, l := range []string{a.Address1, a.Address2} {
 		if l = strings.TrimSpace(l); l != "" {
@@ -277,7 +274,7 @@ func fedexParty(a canonical.Address) party {
 		Address: partyAddress{
 			StreetLines:         lines,
 			City:                strings.TrimSpace(a.City),
-			StateOrProvinceCode: regionCode(country, a.Region),
+			StateOrProvinceCode: carriers.RegionCode(country, a.Region),
 			PostalCode:          strings.ToUpper(strings.TrimSpace(a.PostalCode)),
 			CountryCode:         country,
 		},
@@ -285,73 +282,7 @@ func fedexParty(a canonical.Address) party {
 			PersonName:   strings.TrimSpace(a.Name),
 			CompanyName:  strings.TrimSpace(a.Company),
 			EmailAddress: strings.TrimSpace(a.Email),
-			PhoneNumber:  phoneDigits(country, a.Phone),
+			PhoneNumber:  carriers.PhoneDigits(country, a.Phone),
 		},
 	}
-}
-
-// phoneDigits keeps a phone number's digits; for the US and Canada it drops the
-// country code 1, leaving FedEx's 10 digits.
-func phoneDigits(country, phone string) string {
-	var b strings.Builder
-	for _, r := range phone {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	d := b.String()
-	if (country == "US" || country == "CA" || country == "PR") && len(d) == 11 && d[0] == '1' {
-		d = d[1:]
-	}
-	return d
-}
-
-// countryAliases are spellings of countries that are not ISO alpha-2.
-var countryAliases = map[string]string{
-	"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "CAN": "CA", "CANADA": "CA",
-	"MEX": "MX", "MEXICO": "MX", "PRI": "PR", "PUERTO RICO": "PR", "GBR": "GB", "UK": "GB",
-	"UNITED KINGDOM": "GB", "DEU": "DE", "GERMANY": "DE", "FRA": "FR", "FRANCE": "FR",
-}
-
-func countryCode(c string) string {
-	c = strings.ToUpper(strings.TrimSpace(c))
-	if a, ok := countryAliases[c]; ok {
-		return a
-	}
-	return c
-}
-
-// regionCode is a US state or Canadian province as FedEx's two-letter code, from
-// a code or a name; other countries' regions pass unchanged.
-func regionCode(country, region string) string {
-	region = strings.TrimSpace(region)
-	up := strings.ToUpper(region)
-	if country != "US" && country != "CA" && country != "PR" {
-		return region
-	}
-	if len(up) == 2 {
-		return up
-	}
-	key := strings.Join(strings.Fields(strings.ReplaceAll(up, ".", "")), " ")
-	if code, ok := regionNames[key]; ok {
-		return code
-	}
-	return up
-}
-
-var regionNames = map[string]string{
-	"ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA", "COLORADO": "CO",
-	"CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC", "FLORIDA": "FL", "GEORGIA": "GA",
-	"HAWAII": "HI", "IDAHO": "ID", "ILLINOIS": "IL", "INDIANA": "IN", "IOWA": "IA", "KANSAS": "KS",
-	"KENTUCKY": "KY", "LOUISIANA": "LA", "MAINE": "ME", "MARYLAND": "MD", "MASSACHUSETTS": "MA",
-	"MICHIGAN": "MI", "MINNESOTA": "MN", "MISSISSIPPI": "MS", "MISSOURI": "MO", "MONTANA": "MT",
-	"NEBRASKA": "NE", "NEVADA": "NV", "NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ", "NEW MEXICO": "NM",
-	"NEW YORK": "NY", "NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH", "OKLAHOMA": "OK",
-	"OREGON": "OR", "PENNSYLVANIA": "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC", "SOUTH DAKOTA": "SD",
-	"TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA", "WASHINGTON": "WA",
-	"WEST VIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY", "PUERTO RICO": "PR",
-	"ALBERTA": "AB", "BRITISH COLUMBIA": "BC", "MANITOBA": "MB", "NEW BRUNSWICK": "NB",
-	"NEWFOUNDLAND AND LABRADOR": "NL", "NEWFOUNDLAND": "NL", "NOVA SCOTIA": "NS", "NORTHWEST TERRITORIES": "NT",
-	"NUNAVUT": "NU", "ONTARIO": "ON", "PRINCE EDWARD ISLAND": "PE", "QUEBEC": "QC", "QUÉBEC": "QC",
-	"SASKATCHEWAN": "SK", "YUKON": "YT",
 }

@@ -53,12 +53,7 @@ func (c *Client) Token(ctx context.Context) error {
 func (c *Client) token(ctx context.Context) (string, error) {
 	tok, err := c.tokens.Get(ctx)
 	if err != nil {
-		var ce *carriers.Error
-		if errors.As(err, &ce) {
-			return "", ce
-		}
-		// ctx ended while waiting: nothing of ours was sent.
-		return "", &carriers.Error{Carrier: carriers.UPS, Op: carriers.OpToken, Class: carriers.Transient, Err: err}
+		return "", carriers.TokenError(carriers.UPS, err)
 	}
 	return tok, nil
 }
@@ -285,7 +280,7 @@ func (c *Client) Lookup(ctx context.Context, r carriers.LookupRequest) ([]carrie
 			Code: "MISSING_REFERENCE", Field: "Reference", Message: "a reference is required", TransactionID: tid}
 	}
 	doc := map[string]any{"LabelRecoveryRequest": map[string]any{
-		"Request": map[string]any{"TransactionReference": map[string]string{"CustomerContext": firstNonEmpty(truncate(r.RequestID, 512), "lookup")}},
+		"Request": map[string]any{"TransactionReference": map[string]string{"CustomerContext": firstNonEmpty(carriers.Truncate(r.RequestID, 512), "lookup")}},
 		// Required by Shipping.yaml, though it lists Roadie (1R) numbers only.
 		"TrackingNumbers": []string{},
 		"ReferenceValues": map[string]any{

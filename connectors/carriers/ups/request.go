@@ -195,7 +195,7 @@ func (c *Client) buildShipment(r carriers.ShipRequest) (*shipRequestWrapper, *ca
 		LabelSpecification: spec,
 	}}
 	if r.RequestID != "" {
-		w.ShipmentRequest.Request.TransactionReference = &transactionReference{CustomerContext: truncate(r.RequestID, 512)}
+		w.ShipmentRequest.Request.TransactionReference = &transactionReference{CustomerContext: carriers.Truncate(r.RequestID, 512)}
 	}
 	return w, nil
 }
@@ -207,7 +207,7 @@ func domestic(from, to string) bool {
 // transID is the transId header: the request id without the UUID's dashes, at most
 // 32 characters.
 func transID(requestID string) string {
-	return truncate(strings.ReplaceAll(requestID, "-", ""), 32)
+	return carriers.Truncate(strings.ReplaceAll(requestID, "-", ""), 32)
 }
 
 // packageWeightOf is the weight in pounds (lb, oz) or kilograms (kg, g), rounded up
@@ -277,22 +277,23 @@ func dimensionsOf(d canonical.Dimensions, metric bool) (*dimensions, error) {
 func ceil(v float64) float64 { return math.Ceil(math.Round(v*1e6) / 1e6) }
 
 // partyOf maps an address: UPS's Name is the company (or the person), AttentionName
-// the person; names are cut to 35 characters, address lines to 35, the city to 30.
+// the person; names are cut to 35 characters, address lines to 35, the city to 30,
+// the state or province code (carriers.RegionCode, upper case) to 5.
 func partyOf(a canonical.Address) party {
-	country := countryCode(a.Country)
+	country := carriers.CountryCode(a.Country)
 	p := party{
-		Name:          truncate(firstNonEmpty(a.Company, a.Name), 35),
-		AttentionName: truncate(firstNonEmpty(a.Name, a.Company), 35),
+		Name:          carriers.Truncate(firstNonEmpty(a.Company, a.Name), 35),
+		AttentionName: carriers.Truncate(firstNonEmpty(a.Name, a.Company), 35),
 		Address: address{
-			City:              truncate(strings.TrimSpace(a.City), 30),
-			StateProvinceCode: regionCode(country, a.Region),
+			City:              carriers.Truncate(strings.TrimSpace(a.City), 30),
+			StateProvinceCode: carriers.Truncate(strings.ToUpper(carriers.RegionCode(country, a.Region)), 5),
 			PostalCode:        postalCode(country, a.PostalCode),
 			CountryCode:       country,
 		},
 	}
 	for _, l := range []string{a.Address1, a.Address2} {
 		if l = strings.TrimSpace(l); l != "" {
-			p.Address.AddressLine = append(p.Address.AddressLine, truncate(l, 35))
+			p.Address.AddressLine = append(p.Address.AddressLine, carriers.Truncate(l, 35))
 		}
 	}
 	if n, ext := phoneNumber(country, a.Phone); n != "" {
@@ -313,70 +314,15 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// truncate cuts s to n runes.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
-}
-
-// countryCode is the ISO 3166-1 alpha-2 code, upper case; a few alpha-3 codes and
-// names the hub's sources send are mapped.
-func countryCode(c string) string {
-	c = strings.ToUpper(strings.TrimSpace(c))
-	if a2, ok := countryAliases[c]; ok {
-		return a2
-	}
-	return c
-}
-
-var countryAliases = map[string]string{
-	"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US",
-	"CAN": "CA", "CANADA": "CA", "MEX": "MX", "MEXICO": "MX", "PRI": "PR", "PUERTO RICO": "PR",
-	"GBR": "GB", "UK": "GB", "DEU": "DE", "FRA": "FR", "NLD": "NL", "ITA": "IT", "ESP": "ES",
-}
-
-// regionCode is the state or province code: US states and Canadian provinces given
-// by name become their two-letter codes.
-func regionCode(country, region string) string {
-	r := strings.ToUpper(strings.TrimSpace(region))
-	if country == "US" || country == "CA" || country == "PR" {
-		if c, ok := regionNames[r]; ok {
-			return c
-		}
-	}
-	return truncate(r, 5)
-}
-
-var regionNames = map[string]string{
-	"ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA",
-	"COLORADO": "CO", "CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC",
-	"FLORIDA": "FL", "GEORGIA": "GA", "HAWAII": "HI", "IDAHO": "ID", "ILLINOIS": "IL",
-	"INDIANA": "IN", "IOWA": "IA", "KANSAS": "KS", "KENTUCKY": "KY", "LOUISIANA": "LA",
-	"MAINE": "ME", "MARYLAND": "MD", "MASSACHUSETTS": "MA", "MICHIGAN": "MI", "MINNESOTA": "MN",
-	"MISSISSIPPI": "MS", "MISSOURI": "MO", "MONTANA": "MT", "NEBRASKA": "NE", "NEVADA": "NV",
-	"NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ", "NEW MEXICO": "NM", "NEW YORK": "NY",
-	"NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH", "OKLAHOMA": "OK", "OREGON": "OR",
-	"PENNSYLVANIA": "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC", "SOUTH DAKOTA": "SD",
-	"TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA",
-	"WASHINGTON": "WA", "WEST VIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY",
-	"PUERTO RICO": "PR", "GUAM": "GU", "VIRGIN ISLANDS": "VI",
-	"ALBERTA": "AB", "BRITISH COLUMBIA": "BC", "MANITOBA": "MB", "NEW BRUNSWICK": "NB",
-	"NEWFOUNDLAND AND LABRADOR": "NL", "NOVA SCOTIA": "NS", "NORTHWEST TERRITORIES": "NT",
-	"NUNAVUT": "NU", "ONTARIO": "ON", "PRINCE EDWARD ISLAND": "PE", "QUEBEC": "QC",
-	"QUÉBEC": "QC", "SASKATCHEWAN": "SK", "YUKON": "YT",
-}
-
 // postalCode is the postal code as UPS wants it: US and Puerto Rico ZIP or ZIP+4
 // digits ("12345-6789" → "123456789"), Canadian codes without the space, others
 // upper case without spaces, at most 9 characters.
 func postalCode(country, pc string) string {
 	switch country {
 	case "US", "PR":
-		return truncate(digits(pc), 9)
+		return carriers.Truncate(carriers.Digits(pc), 9)
 	}
-	return truncate(strings.Map(func(r rune) rune {
+	return carriers.Truncate(strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || r == '-' && country == "CA" {
 			return -1
 		}
@@ -390,23 +336,10 @@ func phoneNumber(country, p string) (number, ext string) {
 	p = strings.ToLower(p)
 	for _, sep := range []string{"ext.", "ext", "x", "#"} {
 		if i := strings.LastIndex(p, sep); i > 0 {
-			ext = truncate(digits(p[i+len(sep):]), 4)
+			ext = carriers.Truncate(carriers.Digits(p[i+len(sep):]), 4)
 			p = p[:i]
 			break
 		}
 	}
-	number = digits(p)
-	if (country == "US" || country == "CA" || country == "PR") && len(number) == 11 && number[0] == '1' {
-		number = number[1:]
-	}
-	return truncate(number, 15), ext
-}
-
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
+	return carriers.Truncate(carriers.PhoneDigits(country, p), 15), ext
 }

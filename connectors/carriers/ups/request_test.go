@@ -179,16 +179,16 @@ func TestAddressParts(t *testing.T) {
 			t.Errorf("postal %s %q = %q", tc.country, tc.in, got)
 		}
 	}
-	if got := regionCode("US", "District of Columbia"); got != "DC" {
+	if got := partyOf(canonical.Address{Country: "US", Region: "District of Columbia"}).Address.StateProvinceCode; got != "DC" {
 		t.Errorf("DC = %q", got)
 	}
-	if got := regionCode("FR", "Île-de-France"); got != "ÎLE-D" {
+	if got := partyOf(canonical.Address{Country: "FR", Region: "Île-de-France"}).Address.StateProvinceCode; got != "ÎLE-D" {
 		t.Errorf("other countries keep their region, cut to 5: %q", got)
 	}
 	if got := transID("550e8400-e29b-41d4-a716-446655440000-extra"); got != "550e8400e29b41d4a716446655440000" {
 		t.Errorf("transId %q", got)
 	}
-	if got := truncate(strings.Repeat("é", 40), 35); len([]rune(got)) != 35 {
-		t.Errorf("truncate by runes: %d", len([]rune(got)))
+	if got := partyOf(canonical.Address{Name: strings.Repeat("é", 40)}).Name; len([]rune(got)) != 35 {
+		t.Errorf("name cut by runes: %d", len([]rune(got)))
 	}
 }

@@ -143,13 +143,13 @@ func parseError(body []byte) errorInfo {
 	}
 	var info errorInfo
 	if len(codes) > 0 {
-		info.Code = truncate(codes[0], 64)
+		info.Code = carriers.Truncate(codes[0], 64)
 	}
 	first := ""
 	if len(msgs) > 0 {
 		first = msgs[0]
 	}
-	info.Message = clean(truncate(strings.Join(msgs, "; "), maxMessage))
+	info.Message = clean(carriers.Truncate(strings.Join(msgs, "; "), maxMessage))
 	info.Field = fieldOf(info.Code, first)
 	return info
 }

@@ -44,8 +44,8 @@ import (
 type Client struct {
 	cfg     Config
 	hc      *http.Client
-	access  *tokenSource
-	payment *tokenSource
+	access  *carriers.TokenCache
+	payment *carriers.TokenCache
 }
 
 var _ carriers.Client = (*Client)(nil)
@@ -60,8 +60,8 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		hc = carriers.HTTPClient(cfg.Timeout)
 	}
 	c := &Client{cfg: cfg, hc: hc}
-	c.access = newTokenSource(c.fetchAccessToken, cfg.Now)
-	c.payment = newTokenSource(c.fetchPaymentToken, cfg.Now)
+	c.access = &carriers.TokenCache{Fetch: c.fetchAccessToken, Now: cfg.Now}
+	c.payment = &carriers.TokenCache{Fetch: c.fetchPaymentToken, Now: cfg.Now}
 	return c, nil
 }
 
@@ -72,21 +72,12 @@ func (c *Client) Carrier() string { return carriers.USPS }
 // Cancelling ctx stops waiting; a fetch under way finishes for the other callers.
 func (c *Client) Token(ctx context.Context) error {
 	if _, err := c.access.Get(ctx); err != nil {
-		return tokenError(err)
+		return carriers.TokenError(carriers.USPS, err)
 	}
 	if _, err := c.payment.Get(ctx); err != nil {
-		return tokenError(err)
+		return carriers.TokenError(carriers.USPS, err)
 	}
 	return nil
-}
-
-// tokenError keeps a *carriers.Error as it is and wraps anything else (ctx ended
-// while waiting) as Transient.
-func tokenError(err error) error {
-	if ce, ok := err.(*carriers.Error); ok {
-		return ce
-	}
-	return &carriers.Error{Carrier: carriers.USPS, Op: carriers.OpToken, Class: carriers.Transient, Err: err}
 }
 
 // Ship buys one label. r.RequestID is sent as X-Idempotency-Key (a UUID as it is,
@@ -198,12 +189,12 @@ func (c *Client) send(ctx context.Context, op carriers.Op, idempotent bool, txn 
 	for attempt := 0; ; attempt++ {
 		access, err := c.access.Get(ctx)
 		if err != nil {
-			return nil, tokenError(err)
+			return nil, carriers.TokenError(carriers.USPS, err)
 		}
 		var pay string
 		if payment {
 			if pay, err = c.payment.Get(ctx); err != nil {
-				return nil, tokenError(err)
+				return nil, carriers.TokenError(carriers.USPS, err)
 			}
 		}
 		req, err := build(ctx)

@@ -161,7 +161,7 @@ func (c *Client) labelRequest(r carriers.ShipRequest, txn string) (*labelRequest
 	p.MailingDate = date.Format("2006-01-02")
 
 	if ref := strings.TrimSpace(r.Reference); ref != "" {
-		p.CustomerReference = []customerReference{{ReferenceNumber: cutRunes(ref, MaxReference), PrintReferenceNumber: true}}
+		p.CustomerReference = []customerReference{{ReferenceNumber: carriers.Truncate(ref, MaxReference), PrintReferenceNumber: true}}
 	}
 	return &body, nil
 }
@@ -173,7 +173,9 @@ var (
 )
 
 // mapAddress maps a canonical address to USPS's, checking what USPS's schema would
-// refuse. Names: "Jane Q Public" becomes firstName "Jane", lastName "Q Public"; a
+// refuse. The country (none is the US) and the state are normalised first
+// (carriers.CountryCode, carriers.RegionCode); a territory's state defaults to its
+// country code. Names: "Jane Q Public" becomes firstName "Jane", lastName "Q Public"; a
 // one-word name with no company becomes the firm. A phone is sent as digits; a
 // phone or email USPS's patterns refuse is left out (both are optional and only
 // used for notices).
@@ -182,10 +184,13 @@ func mapAddress(op carriers.Op, txn, prefix string, a canonical.Address) (addres
 	fail := func(field, msg string) (address, error) {
 		return address{}, invalid(op, txn, prefix+"."+field, msg)
 	}
-	country := strings.ToUpper(strings.TrimSpace(a.Country))
-	state := normalizeState(a.Region)
+	country := carriers.CountryCode(a.Country)
+	if country == "" {
+		country = "US"
+	}
+	state := carriers.RegionCode(country, a.Region)
 	switch {
-	case country == "" || country == "US" || country == "USA":
+	case country == "US":
 	case territories[country]:
 		if state == "" {
 			state = country
@@ -229,8 +234,8 @@ func mapAddress(op carriers.Op, txn, prefix string, a canonical.Address) (addres
 	if err != nil {
 		return address{}, err
 	}
-	if digits := phoneDigits(a.Phone); phonePattern.MatchString(digits) {
-		out.Phone = digits
+	if p := phone(a.Phone); phonePattern.MatchString(p) {
+		out.Phone = p
 	}
 	if e := strings.TrimSpace(a.Email); len(e) <= 50 && emailPattern.MatchString(e) {
 		out.Email = e
@@ -238,24 +243,13 @@ func mapAddress(op carriers.Op, txn, prefix string, a canonical.Address) (addres
 	return out, nil
 }
 
-// phoneDigits keeps a phone's digits (and a leading +): "+1 (614) 555-0100" →
+// phone keeps a phone's digits and a leading +: "+1 (614) 555-0100" →
 // "+16145550100".
-func phoneDigits(s string) string {
-	s = strings.TrimSpace(s)
-	var b strings.Builder
-	for i, r := range s {
-		if r >= '0' && r <= '9' || (r == '+' && i == 0) {
-			b.WriteRune(r)
-		}
+func phone(s string) string {
+	if strings.HasPrefix(strings.TrimSpace(s), "+") {
+		return "+" + carriers.Digits(s)
 	}
-	return b.String()
-}
-
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
+	return carriers.Digits(s)
 }
 
 // territories are ISO 3166 codes USPS addresses as a state.
@@ -269,29 +263,3 @@ var states = func() map[string]bool {
 	}
 	return m
 }()
-
-var stateNames = map[string]string{
-	"ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA",
-	"COLORADO": "CO", "CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC",
-	"FLORIDA": "FL", "GEORGIA": "GA", "HAWAII": "HI", "IDAHO": "ID", "ILLINOIS": "IL",
-	"INDIANA": "IN", "IOWA": "IA", "KANSAS": "KS", "KENTUCKY": "KY", "LOUISIANA": "LA",
-	"MAINE": "ME", "MARYLAND": "MD", "MASSACHUSETTS": "MA", "MICHIGAN": "MI", "MINNESOTA": "MN",
-	"MISSISSIPPI": "MS", "MISSOURI": "MO", "MONTANA": "MT", "NEBRASKA": "NE", "NEVADA": "NV",
-	"NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ", "NEW MEXICO": "NM", "NEW YORK": "NY",
-	"NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH", "OKLAHOMA": "OK", "OREGON": "OR",
-	"PENNSYLVANIA": "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC", "SOUTH DAKOTA": "SD",
-	"TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA",
-	"WASHINGTON": "WA", "WEST VIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY",
-	"PUERTO RICO": "PR", "GUAM": "GU", "VIRGIN ISLANDS": "VI", "AMERICAN SAMOA": "AS",
-	"NORTHERN MARIANA ISLANDS": "MP",
-}
-
-// normalizeState turns "ca", "US-CA" or "California" into "CA".
-func normalizeState(region string) string {
-	s := strings.ToUpper(strings.Join(strings.Fields(strings.ReplaceAll(region, ".", "")), " "))
-	s = strings.TrimPrefix(s, "US-")
-	if code, ok := stateNames[s]; ok {
-		return code
-	}
-	return s
-}
