@@ -311,6 +311,13 @@ func TestLabelsOncePerPackage(t *testing.T) {
 		if got := ups.calls(); got != 2 {
 			t.Errorf("carrier called %d times, want 2 (one per package)", got)
 		}
+		var md string
+		if err := st.ReadDB().QueryRow(`SELECT metadata FROM ` + st.MessagesTable(router.TopicLabelsCreated)).Scan(&md); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md, `"label_rule":"ground"`) || !strings.Contains(md, `"label_account":"ups-main"`) {
+			t.Errorf("labels.created metadata %s lacks the rule and account", md)
+		}
 		ls := h.labelsCreated(t)
 		if len(ls) != 1 || len(ls[0].Packages) != 2 || ls[0].Carrier != carriers.UPS || ls[0].Cost.Amount != "19.00" {
 			t.Fatalf("labels.created = %+v, want one label for UPS with 2 packages costing 19.00", ls)

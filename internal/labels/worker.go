@@ -27,6 +27,13 @@ import (
 // waits for (comma-separated).
 const MetaAccounts = "label_accounts"
 
+// Metadata of labels.created: the carrier rule that chose the service and the account
+// the labels were bought with.
+const (
+	MetaRule    = "label_rule"
+	MetaAccount = "label_account"
+)
+
 // Run runs the workers, the reconciler, the deferred replayer and the voider until
 // ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -560,6 +567,7 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 	}
 	label := canonical.Label{ShipmentID: sh.ShipmentID, OrderID: sh.OrderID, CreatedAt: store.Now()}
 	var total float64
+	var rule, account string
 	for i, p := range sh.Packages {
 		r, ok := byPkg[p.PackageID]
 		if !ok {
@@ -567,6 +575,7 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 		}
 		if i == 0 {
 			label.LabelID, label.RequestID, label.Carrier, label.Service = r.ID, r.ID, r.Carrier, r.Service
+			rule, account = r.Rule, r.Account
 			label.Cost.Currency = r.CostCurrency
 		}
 		if v, err := strconv.ParseFloat(r.CostAmount, 64); err == nil {
@@ -609,6 +618,8 @@ func (s *Service) finish(ctx context.Context, row shipmentRow, sh canonical.Ship
 		out.Metadata.Set(router.MetaSchema, canonical.SchemaLabel)
 		out.Metadata.Set(router.MetaOrderID, sh.OrderID)
 		out.Metadata.Set(router.MetaIdempotencyKey, "label:"+sh.ShipmentID)
+		out.Metadata.Set(MetaRule, rule)
+		out.Metadata.Set(MetaAccount, account)
 		pub, err := s.store.Publisher(tx)
 		if err != nil {
 			return err
