@@ -24,6 +24,7 @@ import (
 	"github.com/paklog/integration-hub/internal/config"
 	"github.com/paklog/integration-hub/internal/hub"
 	"github.com/paklog/integration-hub/internal/labels"
+	"github.com/paklog/integration-hub/internal/store/storetest"
 	"github.com/paklog/integration-hub/router"
 )
 
@@ -190,10 +191,24 @@ func (h *carrierHub) activeTotal() int {
 	return h.sims.UPS.Ledger.Active() + h.sims.FedEx.Ledger.Active() + h.sims.USPS.Ledger.Active()
 }
 
+// onPostgres moves a carrier hub's store to a fresh PostgreSQL schema.
+func onPostgres(t *testing.T) func(*config.Config) {
+	return func(c *config.Config) {
+		sc := storetest.PostgresConfig(t)
+		c.Store.Driver = config.DriverPostgres
+		c.Store.Postgres.DSN = config.NewSecret(sc.PostgresDSN)
+	}
+}
+
 // Every service level reaches its carrier through the real clients; each label is
 // served by the API; every request and response was valid per the carrier's spec.
 func TestLabelsFromEveryCarrier(t *testing.T) {
-	h := startCarrierHub(t, nil, nil)
+	t.Run("sqlite", func(t *testing.T) { labelsFromEveryCarrier(t, nil) })
+	t.Run("postgres", func(t *testing.T) { labelsFromEveryCarrier(t, onPostgres(t)) })
+}
+
+func labelsFromEveryCarrier(t *testing.T, adjust func(*config.Config)) {
+	h := startCarrierHub(t, adjust, nil)
 	h.pack(t, usShipment("G1", canonical.ServiceGround, canonical.LabelZPL))
 	h.pack(t, usShipment("E1", canonical.ServiceEconomy, canonical.LabelPDF))
 	h.pack(t, usShipment("X1", canonical.ServiceTwoDay, canonical.LabelPNG))
@@ -288,7 +303,15 @@ func TestTimeoutsAfterCreateKeepNoDuplicateLabels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 client timeouts take a few seconds")
 	}
+	t.Run("sqlite", func(t *testing.T) { timeoutsAfterCreate(t, nil) })
+	t.Run("postgres", func(t *testing.T) { timeoutsAfterCreate(t, onPostgres(t)) })
+}
+
+func timeoutsAfterCreate(t *testing.T, store func(*config.Config)) {
 	h := startCarrierHub(t, func(c *config.Config) {
+		if store != nil {
+			store(c)
+		}
 		for i := range c.Carriers.Accounts {
 			c.Carriers.Accounts[i].Timeout = config.Duration(250 * time.Millisecond)
 		}
