@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
 )
 
 func TestValidateListsEveryProblem(t *testing.T) {
-	err := Config{Port: 70000, Glob: "[", Completeness: "soon", Interval: -time.Second}.Validate()
+	err := Config{Port: 70000, Config: filedrop.Config{Glob: "[", Completeness: "soon", Interval: -time.Second}}.Validate()
 	var fields []string
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var fe *FieldError
+		var fe *filedrop.FieldError
 		if !errors.As(e, &fe) {
 			t.Fatalf("%v is not a *FieldError", e)
 		}
@@ -26,8 +28,8 @@ func TestValidateListsEveryProblem(t *testing.T) {
 func TestValidate(t *testing.T) {
 	key := newTestKey(t)
 	good := Config{
-		Partner: "acme", Host: "sftp.acme.example", User: "paklog", PrivateKey: key.pem,
-		HostKey: key.fingerprint(), Dir: "/out", ArchiveDir: "/out/archive",
+		Host: "sftp.acme.example", User: "paklog", PrivateKey: key.pem, HostKey: key.fingerprint(),
+		Config: filedrop.Config{Partner: "acme", Dir: "/out", ArchiveDir: "/out/archive"},
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
@@ -43,7 +45,7 @@ func TestValidate(t *testing.T) {
 		{"garbage key", func(c *Config) { c.PrivateKey = []byte("not a key") }, "PrivateKey"},
 		{"archive is dir", func(c *Config) { c.ArchiveDir = "/out/" }, "ArchiveDir"},
 		{"rename no suffix clash", func(c *Config) {
-			c.After, c.Completeness, c.RenameSuffix, c.MarkerSuffix = Rename, Marker, ".ok", ".ok"
+			c.After, c.Completeness, c.RenameSuffix, c.MarkerSuffix = filedrop.Rename, filedrop.Marker, ".ok", ".ok"
 		}, "RenameSuffix"},
 		{"no after-action", func(c *Config) { c.ArchiveDir = "" }, "After"},
 		{"glob with slash", func(c *Config) { c.Glob = "a/*.edi" }, "Glob"},
@@ -52,7 +54,7 @@ func TestValidate(t *testing.T) {
 			c := good
 			tc.edit(&c)
 			err := c.Validate()
-			var fe *FieldError
+			var fe *filedrop.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("Validate() = %v, want a problem with %s", err, tc.field)
 			}
@@ -64,7 +66,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestConfigLogValueHidesSecrets(t *testing.T) {
-	c := Config{Partner: "acme", Password: "hunter2", PrivateKey: []byte("-----BEGIN SECRET")}
+	c := Config{Config: filedrop.Config{Partner: "acme"}, Password: "hunter2", PrivateKey: []byte("-----BEGIN SECRET")}
 	if s := c.LogValue().String(); strings.Contains(s, "hunter2") || strings.Contains(s, "SECRET") {
 		t.Errorf("LogValue leaks secrets: %s", s)
 	}

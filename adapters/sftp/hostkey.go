@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
 )
 
 // ErrHostKeyMismatch is matched (errors.Is) by every *HostKeyError.
@@ -30,8 +32,10 @@ func (e *HostKeyError) Error() string {
 		e.Partner, e.Addr, e.Seen, e.SeenType, e.Expected)
 }
 
-// Is reports ErrHostKeyMismatch.
-func (e *HostKeyError) Is(target error) bool { return target == ErrHostKeyMismatch }
+// Is reports ErrHostKeyMismatch and filedrop.ErrPermanent.
+func (e *HostKeyError) Is(target error) bool {
+	return target == ErrHostKeyMismatch || target == filedrop.ErrPermanent
+}
 
 // pin is a parsed Config.HostKey.
 type pin struct {

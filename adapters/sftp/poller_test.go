@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
 )
 
 func TestPollerStoresCompleteFileOnceAndArchives(t *testing.T) {
@@ -82,9 +84,9 @@ func TestPollerWaitsWhileFileIsBeingWritten(t *testing.T) {
 func TestPollerMarkerFile(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
-	cfg.Completeness = Marker
+	cfg.Completeness = filedrop.Marker
 	cfg.MarkerSuffix = ".ok"
-	cfg.After = Rename
+	cfg.After = filedrop.Rename
 	cfg.ArchiveDir = ""
 	p := e.poller(t, cfg)
 	src := e.drop(t, "856_0001.edi", []byte("ISA*856~"))
@@ -160,7 +162,7 @@ func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 	poll(t, p) // first look
 	px.cutAfter.Store(1 << 20)
 	rep, err := p.PollOnce(context.Background())
-	if !errors.Is(err, ErrConnection) || px.cuts.Load() == 0 {
+	if !errors.Is(err, filedrop.ErrConnection) || px.cuts.Load() == 0 {
 		t.Fatalf("PollOnce = %+v, %v; want ErrConnection after the proxy cut the download", rep, err)
 	}
 	if len(rep.Errors) != 1 || len(rep.Taken) != 0 {
@@ -240,7 +242,7 @@ func TestPollerRefusesFileOverMaxFileSize(t *testing.T) {
 	src := e.drop(t, "850_huge.edi", []byte("ISA*this is more than ten bytes~"))
 	poll(t, p)
 	rep := poll(t, p)
-	var tooBig *FileTooLargeError
+	var tooBig *filedrop.FileTooLargeError
 	if len(rep.Errors) != 1 || !errors.As(rep.Errors[0], &tooBig) || tooBig.Limit != 10 {
 		t.Fatalf("report %+v, want a FileTooLargeError", rep)
 	}
@@ -256,8 +258,8 @@ func TestRunReconnectsAndTakes(t *testing.T) {
 	px.refuse.Store(true)
 	cfg := e.config()
 	cfg.Port = px.port()
+	cfg.MinBackoff = 10 * time.Millisecond
 	p := e.poller(t, cfg)
-	p.retry0 = 10 * time.Millisecond
 	e.drop(t, "850_0006.edi", []byte("ISA*run~"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

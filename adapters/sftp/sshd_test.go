@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
 )
 
 // This file runs a real OpenSSH sshd (internal-sftp) for the tests; see startSSHD.
@@ -271,16 +273,16 @@ type dirSink struct {
 	dir string
 
 	mu       sync.Mutex
-	keys     map[Key]string
+	keys     map[filedrop.Key]string
 	calls    int
 	failNext error // returned once, after reading the whole file
 }
 
 func newDirSink(t *testing.T) *dirSink {
-	return &dirSink{dir: t.TempDir(), keys: map[Key]string{}}
+	return &dirSink{dir: t.TempDir(), keys: map[filedrop.Key]string{}}
 }
 
-func (s *dirSink) Store(ctx context.Context, f File, r io.Reader) (bool, error) {
+func (s *dirSink) Store(ctx context.Context, f filedrop.File, r io.Reader) (bool, error) {
 	tmp, err := os.CreateTemp(s.dir, ".spool-*")
 	if err != nil {
 		return false, err
@@ -367,21 +369,23 @@ func newEnv(t *testing.T) *env {
 // config is a Stable/Archive config pinned by fingerprint, settling on the next poll.
 func (e *env) config() Config {
 	return Config{
-		Partner:    "acme",
 		Host:       e.sshd.host,
 		Port:       e.sshd.port,
 		User:       e.sshd.user,
 		PrivateKey: e.sshd.client.pem,
 		HostKey:    e.sshd.hostK.fingerprint(),
-		Dir:        e.inbox,
-		Glob:       "*.edi",
-		Settle:     time.Nanosecond,
-		ArchiveDir: e.archive,
-		Interval:   50 * time.Millisecond,
+		Config: filedrop.Config{
+			Partner:    "acme",
+			Dir:        e.inbox,
+			Glob:       "*.edi",
+			Settle:     time.Nanosecond,
+			ArchiveDir: e.archive,
+			Interval:   50 * time.Millisecond,
+		},
 	}
 }
 
-func (e *env) poller(t *testing.T, cfg Config) *Poller {
+func (e *env) poller(t *testing.T, cfg Config) *filedrop.Poller {
 	t.Helper()
 	p, err := New(cfg, e.sink, nil)
 	if err != nil {
@@ -399,7 +403,7 @@ func (e *env) drop(t *testing.T, name string, data []byte) string {
 	return p
 }
 
-func poll(t *testing.T, p *Poller) Report {
+func poll(t *testing.T, p *filedrop.Poller) filedrop.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package sftp
+package filedrop
 
 import (
 	"context"
@@ -49,7 +49,7 @@ type File struct {
 
 // ErrNotRead is returned by [File.Key] and [File.SHA256] before the content reader
 // has returned io.EOF.
-var ErrNotRead = errors.New("sftp file content not read to the end yet")
+var ErrNotRead = errors.New("file content not read to the end yet")
 
 // SHA256 returns the digest of the content, computed by the poller while streaming.
 func (f File) SHA256() ([32]byte, error) {
