@@ -95,7 +95,12 @@ func (h *ediHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) e
 			return err
 		}
 	}
-	d := x12.NewDecoder(bytes.NewReader(msg.Payload), x12.WithSpecs(x12.StandardSpecs()))
+	payload, err := PayloadReader(msg)
+	if err != nil {
+		return err // transient: the spool may be on a volume that comes back
+	}
+	defer payload.Close()
+	d := x12.NewDecoder(payload, x12.WithSpecs(x12.StandardSpecs()))
 	duplicate := map[*x12.Interchange]bool{}
 	translated, parked := 0, 0
 	for {
@@ -244,7 +249,12 @@ func (h *ediHandler) acknowledge(ctx context.Context, tx *Tx, msg *message.Messa
 		return err
 	}
 	var seqErr error
-	ackErr := x12.Acknowledge(bytes.NewReader(msg.Payload), w, x12.AckConfig{
+	payload, err := PayloadReader(msg)
+	if err != nil {
+		return err
+	}
+	defer payload.Close()
+	ackErr := x12.Acknowledge(payload, w, x12.AckConfig{
 		Kind:         p.Ack,
 		SkipAccepted: p.SkipAccepted,
 		Options:      []x12.Option{x12.WithSpecs(x12.StandardSpecs())},

@@ -2,9 +2,11 @@ package filedrop
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
@@ -101,4 +103,48 @@ func (d *digest) get() ([32]byte, error) {
 		return [32]byte{}, ErrNotRead
 	}
 	return d.sum, nil
+}
+
+// Hash prepares a file that arrives other than through a Poller (an upload to the
+// hosted inbox) for a [Sink]: it returns f with a digest to be filled, and a reader
+// that passes r through while hashing it. When r returns io.EOF after exactly f.Size
+// bytes the digest is set, so f.Key and f.SHA256 work; any other length is an error
+// wrapping ErrFileChanged.
+func Hash(f File, r io.Reader) (File, io.Reader) {
+	f.sum = &digest{}
+	return f, &hashing{f: f, r: r, h: sha256.New()}
+}
+
+type hashing struct {
+	f   File
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (h *hashing) Read(b []byte) (int, error) {
+	if h.err != nil {
+		return 0, h.err
+	}
+	n, err := h.r.Read(b)
+	h.n += int64(n)
+	h.h.Write(b[:n])
+	switch {
+	case h.n > h.f.Size:
+		h.err = fmt.Errorf("%w: more than the %d bytes stated", ErrFileChanged, h.f.Size)
+		return n, h.err
+	case err == io.EOF:
+		if h.n != h.f.Size {
+			h.err = fmt.Errorf("%w: got %d of %d bytes", ErrFileChanged, h.n, h.f.Size)
+			return n, h.err
+		}
+		var sum [32]byte
+		copy(sum[:], h.h.Sum(nil))
+		h.f.sum.set(sum)
+		h.err = io.EOF
+	case err != nil:
+		h.err = err
+	}
+	return n, err
 }

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -84,6 +86,12 @@ type Config struct {
 	// Writers is how many transactions may commit at once (default 1 on SQLite, which
 	// has one writer anyway, 4 on PostgreSQL).
 	Writers int
+	// SpoolDir holds files accepted by AcceptFile that are too large to travel inside
+	// a message (default: a "spool" directory in the system's temporary directory).
+	SpoolDir string
+	// InlineMax is the largest file AcceptFile puts inside the inbound message itself
+	// (default 16 MiB); larger files stay in SpoolDir and the message points at them.
+	InlineMax int64
 }
 
 // Intake accepts payloads durably.
@@ -111,6 +119,12 @@ type request struct {
 
 // New starts the writers. Close stops them.
 func New(st *store.Store, topics router.Topics, cfg Config, logger *slog.Logger) *Intake {
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filepath.Join(os.TempDir(), "paklog-spool")
+	}
+	if cfg.InlineMax <= 0 {
+		cfg.InlineMax = 16 << 20
+	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
