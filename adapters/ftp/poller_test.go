@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"os"
 	"slices"
 	"strings"
@@ -35,29 +36,29 @@ func TestPollerStoresCompleteFileOnceAndArchives(t *testing.T) {
 			src := e.drop(t, "850_0001.edi", data)
 			e.drop(t, "notes.txt", []byte("not EDI"))
 
-			rep := poll(t, p)
+			rep := filedroptest.Poll(t, p)
 			if !slices.Equal(rep.Seen, []string{src}) || !slices.Equal(rep.Incomplete, []string{src}) {
 				t.Fatalf("first look: %+v, want seen and incomplete", rep)
 			}
-			rep = poll(t, p)
+			rep = filedroptest.Poll(t, p)
 			if !slices.Equal(rep.Taken, []string{src}) || len(rep.Errors)+len(rep.Duplicates)+len(rep.Incomplete) != 0 {
 				t.Fatalf("second look: %+v, want taken", rep)
 			}
-			if got := e.sink.stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
+			if got := e.sink.Stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
 				t.Fatalf("stored %q, want one copy of %q", got, data)
 			}
 			fi, err := os.Stat(e.local("/archive/850_0001.edi"))
-			if err != nil || exists(t, e.local(src)) {
+			if err != nil || filedroptest.Exists(t, e.local(src)) {
 				t.Fatalf("file not moved to the archive: %v", err)
 			}
-			for k := range e.sink.keys {
+			for _, k := range e.sink.Keys() {
 				if k.SHA256 != sha256.Sum256(data) || k.Size != int64(len(data)) || k.Partner != "acme" || k.Path != src ||
 					k.ModTime != fi.ModTime().Unix() {
 					t.Errorf("key %v does not describe the file (mtime %d)", k, fi.ModTime().Unix())
 				}
 			}
-			if rep := poll(t, p); len(rep.Seen) != 0 || e.sink.calls != 1 {
-				t.Errorf("third poll: %+v, %d Store calls; want nothing", rep, e.sink.calls)
+			if rep := filedroptest.Poll(t, p); len(rep.Seen) != 0 || e.sink.Calls() != 1 {
+				t.Errorf("third poll: %+v, %d Store calls; want nothing", rep, e.sink.Calls())
 			}
 		})
 	}
@@ -70,7 +71,7 @@ func TestPollerWaitsWhileFileIsBeingWritten(t *testing.T) {
 	p := e.poller(t, cfg)
 	src := e.drop(t, "850_0002.edi", []byte("ISA*first half"))
 
-	if rep := poll(t, p); len(rep.Incomplete) != 1 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 {
 		t.Fatalf("first look: %+v", rep)
 	}
 	f, err := os.OpenFile(e.local(src), os.O_APPEND|os.O_WRONLY, 0)
@@ -81,17 +82,17 @@ func TestPollerWaitsWhileFileIsBeingWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if rep := poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
 		t.Fatalf("after the size changed: %+v, want incomplete", rep)
 	}
-	if rep := poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
 		t.Fatalf("unchanged but not yet settled: %+v, want incomplete", rep)
 	}
 	time.Sleep(cfg.Settle + 50*time.Millisecond)
-	if rep := poll(t, p); len(rep.Taken) != 1 {
+	if rep := filedroptest.Poll(t, p); len(rep.Taken) != 1 {
 		t.Fatalf("after settling: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || string(got[0]) != "ISA*first half*second half~" {
+	if got := e.sink.Stored(t); len(got) != 1 || string(got[0]) != "ISA*first half*second half~" {
 		t.Fatalf("stored %q, want the whole file once", got)
 	}
 }
@@ -110,10 +111,10 @@ func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data := randomBytes(t, 4<<20)
+			data := filedroptest.RandomBytes(t, 4<<20)
 			src := e.drop(t, "850_big.edi", data)
 
-			poll(t, p) // first look
+			filedroptest.Poll(t, p) // first look
 			cut.limit.Store(1 << 20)
 			rep, err := p.PollOnce(context.Background())
 			if !errors.Is(err, filedrop.ErrConnection) || cut.cuts.Load() == 0 {
@@ -123,15 +124,15 @@ func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 				t.Fatalf("report %+v, want the file in Errors", rep)
 			}
 			t.Logf("dropped: %v", err)
-			if got := e.sink.stored(t); len(got) != 0 || !exists(t, e.local(src)) {
-				t.Fatalf("after the drop: %d stored, source present %v; want nothing stored, file left", len(got), exists(t, e.local(src)))
+			if got := e.sink.Stored(t); len(got) != 0 || !filedroptest.Exists(t, e.local(src)) {
+				t.Fatalf("after the drop: %d stored, source present %v; want nothing stored, file left", len(got), filedroptest.Exists(t, e.local(src)))
 			}
 
 			cut.limit.Store(0)
-			if rep := poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
+			if rep := filedroptest.Poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
 				t.Fatalf("next poll: %+v, want taken", rep)
 			}
-			if got := e.sink.stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
+			if got := e.sink.Stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
 				t.Fatalf("stored %d files, want the whole file once", len(got))
 			}
 		})
@@ -142,21 +143,21 @@ func TestPollerSinkFailureLeavesFileForNextPoll(t *testing.T) {
 	e := newEnv(t, false)
 	p := e.poller(t, e.config())
 	src := e.drop(t, "850_0004.edi", []byte("ISA*sink fails~"))
-	e.sink.failNext = errors.New("database is down")
+	e.sink.FailNext = errors.New("database is down")
 
-	poll(t, p)
-	rep := poll(t, p)
+	filedroptest.Poll(t, p)
+	rep := filedroptest.Poll(t, p)
 	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error(), "database is down") {
 		t.Fatalf("report %+v, want the sink error", rep)
 	}
-	if !exists(t, e.local(src)) || exists(t, e.local("/archive/850_0004.edi")) {
+	if !filedroptest.Exists(t, e.local(src)) || filedroptest.Exists(t, e.local("/archive/850_0004.edi")) {
 		t.Fatalf("file archived although the sink failed")
 	}
-	if rep := poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
+	if rep := filedroptest.Poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
 		t.Fatalf("next poll: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || e.sink.calls != 2 {
-		t.Fatalf("stored %d in %d calls, want 1 in 2", len(got), e.sink.calls)
+	if got := e.sink.Stored(t); len(got) != 1 || e.sink.Calls() != 2 {
+		t.Fatalf("stored %d in %d calls, want 1 in 2", len(got), e.sink.Calls())
 	}
 }
 
@@ -193,7 +194,7 @@ func TestPollerRefusesUntrustedCertificate(t *testing.T) {
 			}
 		})
 	}
-	if e.sink.calls != 0 || !exists(t, e.local(src)) {
+	if e.sink.Calls() != 0 || !filedroptest.Exists(t, e.local(src)) {
 		t.Errorf("a file was fetched through an untrusted server")
 	}
 }

@@ -13,12 +13,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -30,15 +29,6 @@ import (
 )
 
 // This file runs a real vsftpd for the tests; see startVsftpd.
-
-// skipOrFail skips when a service is unavailable, unless PAKLOG_REQUIRE_SERVICES=1.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PAKLOG_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("PAKLOG_REQUIRE_SERVICES=1 but "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 type vsftpd struct {
 	port    int
@@ -57,21 +47,21 @@ func startVsftpd(t *testing.T, ftps bool) *vsftpd {
 	if err != nil {
 		bin = "/usr/sbin/vsftpd"
 		if _, err := os.Stat(bin); err != nil {
-			skipOrFail(t, "vsftpd not found (apt-get install vsftpd)")
+			filedroptest.SkipOrFail(t, "vsftpd not found (apt-get install vsftpd)")
 		}
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "vsftpd needs root to chroot anonymous users")
+		filedroptest.SkipOrFail(t, "vsftpd needs root to chroot anonymous users")
 	}
 	dir := t.TempDir()
-	v := &vsftpd{port: freePort(t), root: filepath.Join(dir, "root")}
+	v := &vsftpd{port: filedroptest.FreePort(t), root: filepath.Join(dir, "root")}
 	empty := filepath.Join(dir, "empty")
 	for _, d := range []string{v.root, empty} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pasv := freePort(t)
+	pasv := filedroptest.FreePort(t)
 	if pasv > 65000 {
 		pasv = 40000
 	}
@@ -112,7 +102,7 @@ vsftpd_log_file=%s
 		block, _ := pem.Decode(certPEM)
 		sum := sha256.Sum256(block.Bytes)
 		v.certPEM, v.certFP = certPEM, hex.EncodeToString(sum[:])
-		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.PEM")
 		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -133,11 +123,11 @@ rsa_private_key_file=%s
 		t.Fatal(err)
 	}
 
-	var out syncBuffer
+	var out filedroptest.SyncBuffer
 	cmd := exec.Command(bin, confFile)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		skipOrFail(t, "starting vsftpd: %v", err)
+		filedroptest.SkipOrFail(t, "starting vsftpd: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -162,17 +152,17 @@ rsa_private_key_file=%s
 			n, _ := c.Read(banner)
 			c.Close()
 			if !bytes.HasPrefix(banner[:n], []byte("220")) {
-				skipOrFail(t, "vsftpd did not greet with 220: %q; %s", banner[:n], logs())
+				filedroptest.SkipOrFail(t, "vsftpd did not greet with 220: %q; %s", banner[:n], logs())
 			}
 			return v
 		}
 		select {
 		case <-exited:
-			skipOrFail(t, "vsftpd exited at start: %s", logs())
+			filedroptest.SkipOrFail(t, "vsftpd exited at start: %s", logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			skipOrFail(t, "vsftpd not listening on %s after 5s: %s", addr, logs())
+			filedroptest.SkipOrFail(t, "vsftpd not listening on %s after 5s: %s", addr, logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -207,33 +197,6 @@ func selfSignedCert(t *testing.T) (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // cutter wraps the connections a Dialer opens and, once armed, drops every one of
@@ -284,96 +247,18 @@ func (cc *cutConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// dirSink is the test Sink: it spools to a temp file, fsyncs, dedupes by Key in a map,
-// and renames the spool into place as the commit.
-type dirSink struct {
-	dir string
-
-	mu       sync.Mutex
-	keys     map[filedrop.Key]string
-	calls    int
-	failNext error // returned once, after reading the whole file
-}
-
-func newDirSink(t *testing.T) *dirSink {
-	return &dirSink{dir: t.TempDir(), keys: map[filedrop.Key]string{}}
-}
-
-func (s *dirSink) Store(ctx context.Context, f filedrop.File, r io.Reader) (bool, error) {
-	tmp, err := os.CreateTemp(s.dir, ".spool-*")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("spooling: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	key, err := f.Key()
-	if err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls++
-	if err := s.failNext; err != nil {
-		s.failNext = nil
-		return false, err
-	}
-	if _, ok := s.keys[key]; ok {
-		return true, nil
-	}
-	final := filepath.Join(s.dir, fmt.Sprintf("%03d-%s", len(s.keys), path.Base(f.Path)))
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return false, err
-	}
-	s.keys[key] = final
-	return false, nil
-}
-
-// stored returns the committed contents, in commit order.
-func (s *dirSink) stored(t *testing.T) [][]byte {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for _, e := range entries {
-		if e.Name()[0] == '.' {
-			t.Errorf("leftover spool file %s", e.Name())
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 // env is one partner drop on a real vsftpd: /inbox and /archive under its root, a sink.
 type env struct {
 	ftpd    *vsftpd
 	inbox   string // local paths
 	archive string
-	sink    *dirSink
+	sink    *filedroptest.DirSink
 }
 
 func newEnv(t *testing.T, ftps bool) *env {
 	t.Helper()
 	v := startVsftpd(t, ftps)
-	e := &env{ftpd: v, inbox: filepath.Join(v.root, "inbox"), archive: filepath.Join(v.root, "archive"), sink: newDirSink(t)}
+	e := &env{ftpd: v, inbox: filepath.Join(v.root, "inbox"), archive: filepath.Join(v.root, "archive"), sink: filedroptest.NewDirSink(t)}
 	for _, d := range []string{e.inbox, e.archive} {
 		if err := os.Mkdir(d, 0o777); err != nil {
 			t.Fatal(err)
@@ -429,33 +314,4 @@ func (e *env) drop(t *testing.T, name string, data []byte) string {
 
 func (e *env) local(ftpPath string) string {
 	return filepath.Join(e.ftpd.root, filepath.FromSlash(ftpPath))
-}
-
-func poll(t *testing.T, p *filedrop.Poller) filedrop.Report {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rep, err := p.PollOnce(ctx)
-	if err != nil {
-		t.Fatalf("PollOnce: %v (report %+v)", err, rep)
-	}
-	return rep
-}
-
-func exists(t *testing.T, p string) bool {
-	t.Helper()
-	_, err := os.Stat(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return err == nil
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

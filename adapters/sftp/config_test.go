@@ -2,6 +2,7 @@ package sftp
 
 import (
 	"errors"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ func TestValidateListsEveryProblem(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	key := newTestKey(t)
+	key := filedroptest.NewSSHKey(t)
 	good := Config{
-		Host: "sftp.acme.example", User: "paklog", PrivateKey: key.pem, HostKey: key.fingerprint(),
+		Host: "sftp.acme.example", User: "paklog", PrivateKey: key.PEM, HostKey: key.Fingerprint(),
 		Config: filedrop.Config{Partner: "acme", Dir: "/out", ArchiveDir: "/out/archive"},
 	}
 	if err := good.Validate(); err != nil {
@@ -41,7 +42,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"bad fingerprint", func(c *Config) { c.HostKey = "SHA256:short" }, "HostKey"},
 		{"bad known_hosts", func(c *Config) { c.HostKey = "host ssh-ed25519 !!!" }, "HostKey"},
-		{"revoked line", func(c *Config) { c.HostKey = "@revoked " + key.knownHostsLine("h") }, "HostKey"},
+		{"revoked line", func(c *Config) { c.HostKey = "@revoked " + key.KnownHostsLine("h") }, "HostKey"},
 		{"garbage key", func(c *Config) { c.PrivateKey = []byte("not a key") }, "PrivateKey"},
 		{"archive is dir", func(c *Config) { c.ArchiveDir = "/out/" }, "ArchiveDir"},
 		{"rename no suffix clash", func(c *Config) {
@@ -58,7 +59,7 @@ func TestValidate(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("Validate() = %v, want a problem with %s", err, tc.field)
 			}
-			if strings.Contains(err.Error(), string(key.pem)) {
+			if strings.Contains(err.Error(), string(key.PEM)) {
 				t.Errorf("error leaks the private key")
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,33 +19,33 @@ import (
 func TestPollerStoresCompleteFileOnceAndArchives(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
-	cfg.HostKey = e.sshd.hostK.knownHostsLine("[127.0.0.1]:2222") // pin by known_hosts line
+	cfg.HostKey = e.sshd.hostK.KnownHostsLine("[127.0.0.1]:2222") // pin by known_hosts line
 	p := e.poller(t, cfg)
 	data := []byte("ISA*00*          *00*          *ZZ*ACME~\n")
 	src := e.drop(t, "850_0001.edi", data)
 	e.drop(t, "notes.txt", []byte("not EDI"))
 
-	rep := poll(t, p)
+	rep := filedroptest.Poll(t, p)
 	if !slices.Equal(rep.Seen, []string{src}) || !slices.Equal(rep.Incomplete, []string{src}) || len(rep.Taken) != 0 {
 		t.Fatalf("first look: %+v, want seen and incomplete", rep)
 	}
-	rep = poll(t, p)
+	rep = filedroptest.Poll(t, p)
 	if !slices.Equal(rep.Taken, []string{src}) || len(rep.Errors)+len(rep.Duplicates)+len(rep.Incomplete) != 0 {
 		t.Fatalf("second look: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
+	if got := e.sink.Stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
 		t.Fatalf("stored %q, want one copy of %q", got, data)
 	}
-	for k := range e.sink.keys {
+	for _, k := range e.sink.Keys() {
 		if k.SHA256 != sha256.Sum256(data) || k.Size != int64(len(data)) || k.Partner != "acme" || k.Path != src {
 			t.Errorf("key %v does not describe the file", k)
 		}
 	}
-	if exists(t, src) || !exists(t, filepath.Join(e.archive, "850_0001.edi")) {
+	if filedroptest.Exists(t, src) || !filedroptest.Exists(t, filepath.Join(e.archive, "850_0001.edi")) {
 		t.Errorf("file not moved to the archive")
 	}
-	if rep := poll(t, p); len(rep.Seen) != 0 || e.sink.calls != 1 {
-		t.Errorf("third poll: %+v, %d Store calls; want nothing", rep, e.sink.calls)
+	if rep := filedroptest.Poll(t, p); len(rep.Seen) != 0 || e.sink.Calls() != 1 {
+		t.Errorf("third poll: %+v, %d Store calls; want nothing", rep, e.sink.Calls())
 	}
 }
 
@@ -55,7 +56,7 @@ func TestPollerWaitsWhileFileIsBeingWritten(t *testing.T) {
 	p := e.poller(t, cfg)
 	src := e.drop(t, "850_0002.edi", []byte("ISA*first half"))
 
-	if rep := poll(t, p); len(rep.Incomplete) != 1 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 {
 		t.Fatalf("first look: %+v", rep)
 	}
 	f, err := os.OpenFile(src, os.O_APPEND|os.O_WRONLY, 0)
@@ -66,17 +67,17 @@ func TestPollerWaitsWhileFileIsBeingWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if rep := poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
 		t.Fatalf("after the size changed: %+v, want incomplete", rep)
 	}
-	if rep := poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
+	if rep := filedroptest.Poll(t, p); len(rep.Incomplete) != 1 || len(rep.Taken) != 0 {
 		t.Fatalf("unchanged but not yet settled: %+v, want incomplete", rep)
 	}
 	time.Sleep(cfg.Settle + 50*time.Millisecond)
-	if rep := poll(t, p); len(rep.Taken) != 1 {
+	if rep := filedroptest.Poll(t, p); len(rep.Taken) != 1 {
 		t.Fatalf("after settling: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || string(got[0]) != "ISA*first half*second half~" {
+	if got := e.sink.Stored(t); len(got) != 1 || string(got[0]) != "ISA*first half*second half~" {
 		t.Fatalf("stored %q, want the whole file once", got)
 	}
 }
@@ -91,21 +92,21 @@ func TestPollerMarkerFile(t *testing.T) {
 	p := e.poller(t, cfg)
 	src := e.drop(t, "856_0001.edi", []byte("ISA*856~"))
 
-	if rep := poll(t, p); !slices.Equal(rep.Incomplete, []string{src}) {
+	if rep := filedroptest.Poll(t, p); !slices.Equal(rep.Incomplete, []string{src}) {
 		t.Fatalf("without marker: %+v, want incomplete", rep)
 	}
 	e.drop(t, "856_0001.edi.ok", nil)
-	rep := poll(t, p)
+	rep := filedroptest.Poll(t, p)
 	if !slices.Equal(rep.Seen, []string{src}) || !slices.Equal(rep.Taken, []string{src}) {
 		t.Fatalf("with marker: %+v, want taken on the first look", rep)
 	}
-	if exists(t, src) || exists(t, src+".ok") || !exists(t, src+".processed") {
+	if filedroptest.Exists(t, src) || filedroptest.Exists(t, src+".ok") || !filedroptest.Exists(t, src+".processed") {
 		t.Errorf("want %s renamed to .processed and the marker removed", src)
 	}
-	if rep := poll(t, p); len(rep.Seen) != 0 {
+	if rep := filedroptest.Poll(t, p); len(rep.Seen) != 0 {
 		t.Errorf("renamed file seen again: %+v", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 {
+	if got := e.sink.Stored(t); len(got) != 1 {
 		t.Errorf("stored %d files, want 1", len(got))
 	}
 }
@@ -113,11 +114,11 @@ func TestPollerMarkerFile(t *testing.T) {
 func TestPollerRefusesChangedHostKey(t *testing.T) {
 	e := newEnv(t)
 	src := e.drop(t, "850_0003.edi", []byte("ISA~"))
-	old := newTestKey(t) // the key the partner used to have
+	old := filedroptest.NewSSHKey(t) // the key the partner used to have
 	for name, pinned := range map[string]string{
-		"fingerprint":     old.fingerprint(),
-		"known_hosts":     old.knownHostsLine("127.0.0.1"),
-		"authorized_keys": old.knownHostsLine("")[1:],
+		"fingerprint":     old.Fingerprint(),
+		"known_hosts":     old.KnownHostsLine("127.0.0.1"),
+		"authorized_keys": old.KnownHostsLine("")[1:],
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := e.config()
@@ -129,12 +130,12 @@ func TestPollerRefusesChangedHostKey(t *testing.T) {
 			if !errors.As(err, &hk) || !errors.Is(err, ErrHostKeyMismatch) {
 				t.Fatalf("PollOnce error = %v, want *HostKeyError", err)
 			}
-			for _, fp := range []string{e.sshd.hostK.fingerprint(), old.fingerprint()} {
+			for _, fp := range []string{e.sshd.hostK.Fingerprint(), old.Fingerprint()} {
 				if !strings.Contains(err.Error(), fp) {
 					t.Errorf("error %q does not show fingerprint %s", err, fp)
 				}
 			}
-			if hk.Seen != e.sshd.hostK.fingerprint() || hk.Expected != old.fingerprint() {
+			if hk.Seen != e.sshd.hostK.Fingerprint() || hk.Expected != old.Fingerprint() {
 				t.Errorf("HostKeyError seen %s expected %s", hk.Seen, hk.Expected)
 			}
 			// Run stops on it instead of retrying.
@@ -145,7 +146,7 @@ func TestPollerRefusesChangedHostKey(t *testing.T) {
 			}
 		})
 	}
-	if e.sink.calls != 0 || !exists(t, src) {
+	if e.sink.Calls() != 0 || !filedroptest.Exists(t, src) {
 		t.Errorf("a file was fetched through an unpinned server")
 	}
 }
@@ -156,10 +157,10 @@ func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 	cfg := e.config()
 	cfg.Port = px.port()
 	p := e.poller(t, cfg)
-	data := randomBytes(t, 4<<20)
+	data := filedroptest.RandomBytes(t, 4<<20)
 	src := e.drop(t, "850_big.edi", data)
 
-	poll(t, p) // first look
+	filedroptest.Poll(t, p) // first look
 	px.cutAfter.Store(1 << 20)
 	rep, err := p.PollOnce(context.Background())
 	if !errors.Is(err, filedrop.ErrConnection) || px.cuts.Load() == 0 {
@@ -169,15 +170,15 @@ func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 		t.Fatalf("report %+v, want the file in Errors", rep)
 	}
 	t.Logf("dropped: %v", err)
-	if got := e.sink.stored(t); len(got) != 0 || !exists(t, src) {
-		t.Fatalf("after the drop: %d stored, source present %v; want nothing stored, file left", len(got), exists(t, src))
+	if got := e.sink.Stored(t); len(got) != 0 || !filedroptest.Exists(t, src) {
+		t.Fatalf("after the drop: %d stored, source present %v; want nothing stored, file left", len(got), filedroptest.Exists(t, src))
 	}
 
 	px.cutAfter.Store(0)
-	if rep := poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
+	if rep := filedroptest.Poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
 		t.Fatalf("next poll: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
+	if got := e.sink.Stored(t); len(got) != 1 || !bytes.Equal(got[0], data) {
 		t.Fatalf("stored %d files, want the whole file once", len(got))
 	}
 }
@@ -186,21 +187,21 @@ func TestPollerSinkFailureLeavesFileForNextPoll(t *testing.T) {
 	e := newEnv(t)
 	p := e.poller(t, e.config())
 	src := e.drop(t, "850_0004.edi", []byte("ISA*sink fails~"))
-	e.sink.failNext = errors.New("database is down")
+	e.sink.FailNext = errors.New("database is down")
 
-	poll(t, p)
-	rep := poll(t, p)
+	filedroptest.Poll(t, p)
+	rep := filedroptest.Poll(t, p)
 	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error(), "database is down") {
 		t.Fatalf("report %+v, want the sink error", rep)
 	}
-	if !exists(t, src) || exists(t, filepath.Join(e.archive, "850_0004.edi")) {
+	if !filedroptest.Exists(t, src) || filedroptest.Exists(t, filepath.Join(e.archive, "850_0004.edi")) {
 		t.Fatalf("file archived although the sink failed")
 	}
-	if rep := poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
+	if rep := filedroptest.Poll(t, p); !slices.Equal(rep.Taken, []string{src}) {
 		t.Fatalf("next poll: %+v, want taken", rep)
 	}
-	if got := e.sink.stored(t); len(got) != 1 || e.sink.calls != 2 {
-		t.Fatalf("stored %d in %d calls, want 1 in 2", len(got), e.sink.calls)
+	if got := e.sink.Stored(t); len(got) != 1 || e.sink.Calls() != 2 {
+		t.Fatalf("stored %d in %d calls, want 1 in 2", len(got), e.sink.Calls())
 	}
 }
 
@@ -214,23 +215,23 @@ func TestPollerDuplicateIsArchivedWithoutSecondStore(t *testing.T) {
 	p := e.poller(t, e.config())
 	src := e.drop(t, "850_0005.edi", []byte("ISA*dup~"))
 
-	poll(t, p)
-	rep := poll(t, p)
-	if len(rep.Errors) != 1 || len(rep.Taken) != 0 || !exists(t, src) {
+	filedroptest.Poll(t, p)
+	rep := filedroptest.Poll(t, p)
+	if len(rep.Errors) != 1 || len(rep.Taken) != 0 || !filedroptest.Exists(t, src) {
 		t.Fatalf("report %+v, want the archive step to fail and the file to stay", rep)
 	}
 	if err := os.Mkdir(e.archive, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rep = poll(t, p)
+	rep = filedroptest.Poll(t, p)
 	if !slices.Equal(rep.Duplicates, []string{src}) || len(rep.Taken) != 0 {
 		t.Fatalf("report %+v, want a duplicate", rep)
 	}
-	if exists(t, src) || !exists(t, filepath.Join(e.archive, "850_0005.edi")) {
+	if filedroptest.Exists(t, src) || !filedroptest.Exists(t, filepath.Join(e.archive, "850_0005.edi")) {
 		t.Errorf("duplicate not archived")
 	}
-	if got := e.sink.stored(t); len(got) != 1 || e.sink.calls != 2 {
-		t.Errorf("stored %d in %d calls, want 1 in 2", len(got), e.sink.calls)
+	if got := e.sink.Stored(t); len(got) != 1 || e.sink.Calls() != 2 {
+		t.Errorf("stored %d in %d calls, want 1 in 2", len(got), e.sink.Calls())
 	}
 }
 
@@ -240,13 +241,13 @@ func TestPollerRefusesFileOverMaxFileSize(t *testing.T) {
 	cfg.MaxFileSize = 10
 	p := e.poller(t, cfg)
 	src := e.drop(t, "850_huge.edi", []byte("ISA*this is more than ten bytes~"))
-	poll(t, p)
-	rep := poll(t, p)
+	filedroptest.Poll(t, p)
+	rep := filedroptest.Poll(t, p)
 	var tooBig *filedrop.FileTooLargeError
 	if len(rep.Errors) != 1 || !errors.As(rep.Errors[0], &tooBig) || tooBig.Limit != 10 {
 		t.Fatalf("report %+v, want a FileTooLargeError", rep)
 	}
-	if e.sink.calls != 0 || !exists(t, src) {
+	if e.sink.Calls() != 0 || !filedroptest.Exists(t, src) {
 		t.Errorf("oversized file was fetched or removed")
 	}
 }
@@ -275,13 +276,9 @@ func TestRunReconnectsAndTakes(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
-	if got := e.sink.stored(t); len(got) != 1 {
+	if got := e.sink.Stored(t); len(got) != 1 {
 		t.Fatalf("stored %d files, want 1", len(got))
 	}
 }
 
-func (e *env) sinkCalls() int {
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
-	return e.sink.calls
-}
+func (e *env) sinkCalls() int { return e.sink.Calls() }

@@ -2,6 +2,7 @@ package sftpinbox
 
 import (
 	"errors"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,17 +10,17 @@ import (
 )
 
 func TestValidateListsEveryProblem(t *testing.T) {
-	k := newTestKey(t)
+	k := filedroptest.NewSSHKey(t)
 	cfg := Config{
 		Addr:        "no-port",
 		HostKey:     []byte("not a key"),
 		MaxFileSize: -1,
 		After:       "shred",
 		Partners: []Partner{
-			{Name: "acme", AuthorizedKeys: []string{k.authorizedKey()}},
+			{Name: "acme", AuthorizedKeys: []string{k.AuthorizedKey()}},
 			{Name: "acme", AuthorizedKeys: []string{"ssh-ed25519 garbage"}},
 			{Name: "../evil"},
-			{Name: "beta", AuthorizedKeys: []string{k.authorizedKey() + " other"}},
+			{Name: "beta", AuthorizedKeys: []string{k.AuthorizedKey() + " other"}},
 		},
 	}
 	err := cfg.Validate()
@@ -51,10 +52,10 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		t.Errorf("the host key's content reached the error")
 	}
 
-	if err := (Config{Root: "/r", DataDir: "/d", Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.authorizedKey()}}}}).Validate(); err != nil {
+	if err := (Config{Root: "/r", DataDir: "/d", Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.AuthorizedKey()}}}}).Validate(); err != nil {
 		t.Errorf("minimal config: %v", err)
 	}
-	if err := (Config{Root: "/r", Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.authorizedKey()}}}}).Validate(); err == nil || !strings.Contains(err.Error(), "HostKey/DataDir") {
+	if err := (Config{Root: "/r", Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.AuthorizedKey()}}}}).Validate(); err == nil || !strings.Contains(err.Error(), "HostKey/DataDir") {
 		t.Errorf("no host key and no data dir: %v", err)
 	}
 }
@@ -98,9 +99,9 @@ func TestLoadOrCreateHostKeyPersists(t *testing.T) {
 }
 
 func TestServerKeepsHostKeyAcrossRestarts(t *testing.T) {
-	k := newTestKey(t)
+	k := filedroptest.NewSSHKey(t)
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Root: t.TempDir(),
-		Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.authorizedKey()}}}}
+		Partners: []Partner{{Name: "acme", AuthorizedKeys: []string{k.AuthorizedKey()}}}}
 	a, err := New(cfg, newMemSink(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"io"
 	"net"
 	"os"
@@ -19,11 +20,11 @@ import (
 )
 
 // dial logs in with key using pkg/sftp's client, pinning the server's host key.
-func (in *inbox) dial(t *testing.T, key testKey) (*sftp.Client, error) {
+func (in *inbox) dial(t *testing.T, key filedroptest.SSHKey) (*sftp.Client, error) {
 	t.Helper()
 	conn, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(in.port)), &ssh.ClientConfig{
 		User:            "partner",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(key.signer)},
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(key.Signer)},
 		HostKeyCallback: ssh.FixedHostKey(in.srv.HostKey()),
 		Timeout:         5 * time.Second,
 	})
@@ -47,7 +48,7 @@ func TestGoClientConcurrentUploadsFromTwoPartners(t *testing.T) {
 	errs := make(chan error, 2*perPartner)
 	for _, p := range []struct {
 		name string
-		key  testKey
+		key  filedroptest.SSHKey
 	}{{"acme", in.acme}, {"beta", in.beta}} {
 		c, err := in.dial(t, p.key)
 		if err != nil {
@@ -55,7 +56,7 @@ func TestGoClientConcurrentUploadsFromTwoPartners(t *testing.T) {
 		}
 		for i := range perPartner {
 			name := fmt.Sprintf("850_%04d.edi", i)
-			data := append([]byte(p.name+" "+name+" "), randomBytes(t, 64<<10+i)...)
+			data := append([]byte(p.name+" "+name+" "), filedroptest.RandomBytes(t, 64<<10+i)...)
 			want[p.name+"/"+name] = data
 			wg.Add(1)
 			go func() { // uploads on one session run concurrently too
@@ -112,7 +113,7 @@ func TestGoClientInterruptedUploadIsDiscarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(randomBytes(t, 10<<10)); err != nil {
+	if _, err := f.Write(filedroptest.RandomBytes(t, 10<<10)); err != nil {
 		t.Fatal(err)
 	}
 	c.Close() // connection gone without closing the file
@@ -240,7 +241,7 @@ func TestPutIsAtomicAndReplaces(t *testing.T) {
 			t.Errorf("Put(%q, %q) succeeded", bad.partner, bad.name)
 		}
 	}
-	if exists(t, filepath.Join(in.cfg.Root, "x")) || exists(t, in.partnerDir("acme", "x")) {
+	if filedroptest.Exists(t, filepath.Join(in.cfg.Root, "x")) || filedroptest.Exists(t, in.partnerDir("acme", "x")) {
 		t.Error("Put escaped outbound")
 	}
 }

@@ -1,14 +1,10 @@
 package sftpinbox
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/pem"
-	"errors"
 	"fmt"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -26,46 +22,6 @@ import (
 
 	"github.com/paklog/integration-hub/adapters/filedrop"
 )
-
-// skipOrFail skips when a tool is unavailable, unless PAKLOG_REQUIRE_SERVICES=1.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PAKLOG_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("PAKLOG_REQUIRE_SERVICES=1 but "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-type testKey struct {
-	signer ssh.Signer
-	pem    []byte
-	file   string // the PEM, mode 0600, for `sftp -i`
-}
-
-func newTestKey(t *testing.T) testKey {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "paklog test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := testKey{signer: signer, pem: pem.EncodeToMemory(block), file: filepath.Join(t.TempDir(), "id_ed25519")}
-	if err := os.WriteFile(k.file, k.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func (k testKey) authorizedKey() string {
-	return string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(k.signer.PublicKey())))
-}
 
 // stored is one Store call that committed.
 type stored struct {
@@ -118,45 +74,27 @@ func (s *memSink) snapshot() (calls int, got []stored) {
 	return s.calls, append([]stored(nil), s.got...)
 }
 
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // inbox is a running Server with two partners, acme and beta.
 type inbox struct {
 	srv        *Server
 	cfg        Config
 	sink       *memSink
-	logs       *logBuffer
+	logs       *filedroptest.SyncBuffer
 	port       int
-	acme, beta testKey
+	acme, beta filedroptest.SSHKey
 	knownHosts string // file with the server's host key for [127.0.0.1]:port
 }
 
 func startInbox(t *testing.T, edit func(*Config)) *inbox {
 	t.Helper()
-	in := &inbox{sink: newMemSink(), logs: &logBuffer{}, acme: newTestKey(t), beta: newTestKey(t)}
+	in := &inbox{sink: newMemSink(), logs: &filedroptest.SyncBuffer{}, acme: filedroptest.NewSSHKey(t), beta: filedroptest.NewSSHKey(t)}
 	in.cfg = Config{
 		Addr:    "127.0.0.1:0",
 		DataDir: t.TempDir(),
 		Root:    t.TempDir(),
 		Partners: []Partner{
-			{Name: "acme", AuthorizedKeys: []string{in.acme.authorizedKey()}},
-			{Name: "beta", AuthorizedKeys: []string{in.beta.authorizedKey()}},
+			{Name: "acme", AuthorizedKeys: []string{in.acme.AuthorizedKey()}},
+			{Name: "beta", AuthorizedKeys: []string{in.beta.AuthorizedKey()}},
 		},
 		MaxFileSize: 1 << 20,
 	}
@@ -208,7 +146,7 @@ func sftpBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("sftp")
 	if err != nil {
-		skipOrFail(t, "OpenSSH sftp client not found (apt-get install openssh-client)")
+		filedroptest.SkipOrFail(t, "OpenSSH sftp client not found (apt-get install openssh-client)")
 	}
 	return bin
 }
@@ -216,7 +154,7 @@ func sftpBinary(t *testing.T) string {
 // runSFTP runs the real OpenSSH client in batch mode as user with key, in dir (for
 // local file names), and returns its combined output and error. Batch mode stops at
 // the first failing command, with a non-zero exit.
-func (in *inbox) runSFTP(t *testing.T, key testKey, dir, batch string) (string, error) {
+func (in *inbox) runSFTP(t *testing.T, key filedroptest.SSHKey, dir, batch string) (string, error) {
 	t.Helper()
 	bin := sftpBinary(t)
 	bf := filepath.Join(t.TempDir(), "batch")
@@ -227,7 +165,7 @@ func (in *inbox) runSFTP(t *testing.T, key testKey, dir, batch string) (string, 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin,
 		"-b", bf,
-		"-i", key.file,
+		"-i", key.File,
 		"-P", strconv.Itoa(in.port),
 		"-F", "/dev/null",
 		"-o", "StrictHostKeyChecking=yes",
@@ -252,15 +190,6 @@ func writeLocal(t *testing.T, dir, name string, data []byte) {
 	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // treeSnapshot describes every entry under dir: type, size and content hash.
@@ -290,15 +219,6 @@ func treeSnapshot(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return snap
-}
-
-func exists(t *testing.T, p string) bool {
-	t.Helper()
-	_, err := os.Lstat(p)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return err == nil
 }
 
 func entries(t *testing.T, dir string) []string {

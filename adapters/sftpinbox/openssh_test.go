@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ func TestOpenSSHUploadWithDeleteAfterStore(t *testing.T) {
 func TestOpenSSHWrongKeyIsRefused(t *testing.T) {
 	sftpBinary(t)
 	in := startInbox(t, nil)
-	stranger := newTestKey(t)
+	stranger := filedroptest.NewSSHKey(t)
 	local := t.TempDir()
 	writeLocal(t, local, "a.edi", []byte("ISA~"))
 
@@ -93,11 +94,11 @@ func TestOpenSSHWrongKeyIsRefused(t *testing.T) {
 		t.Errorf("sink called %d times", calls)
 	}
 	logs := in.logs.String()
-	fp := ssh.FingerprintSHA256(stranger.signer.PublicKey())
+	fp := ssh.FingerprintSHA256(stranger.Signer.PublicKey())
 	if !logsMention(logs, "unknown public key", fp, "remote=127.0.0.1:") {
 		t.Errorf("refusal not logged with fingerprint %s and remote address:\n%s", fp, logs)
 	}
-	material := strings.Fields(stranger.authorizedKey())[1]
+	material := strings.Fields(stranger.AuthorizedKey())[1]
 	if strings.Contains(logs, material) {
 		t.Errorf("log holds the key material")
 	}
@@ -156,7 +157,7 @@ func TestOpenSSHRefusesEverythingOutsideInbound(t *testing.T) {
 			if calls, _ := in.sink.snapshot(); calls != 0 {
 				t.Errorf("sink called %d times", calls)
 			}
-			if exists(t, filepath.Join(filepath.Dir(in.cfg.Root), "escape")) || exists(t, "/etc/paklog-escape") {
+			if filedroptest.Exists(t, filepath.Join(filepath.Dir(in.cfg.Root), "escape")) || filedroptest.Exists(t, "/etc/paklog-escape") {
 				t.Errorf("a file escaped the root")
 			}
 		})
@@ -182,8 +183,8 @@ func TestOpenSSHFileOverTheCapIsRefused(t *testing.T) {
 	sftpBinary(t)
 	in := startInbox(t, func(c *Config) { c.MaxFileSize = 100 << 10 })
 	local := t.TempDir()
-	writeLocal(t, local, "big.edi", randomBytes(t, 300<<10))
-	writeLocal(t, local, "fits.edi", randomBytes(t, 100<<10))
+	writeLocal(t, local, "big.edi", filedroptest.RandomBytes(t, 300<<10))
+	writeLocal(t, local, "fits.edi", filedroptest.RandomBytes(t, 100<<10))
 
 	out, err := in.runSFTP(t, in.acme, local, "put big.edi\n")
 	if err == nil {
@@ -247,7 +248,7 @@ func TestOpenSSHSinkErrorFailsThePut(t *testing.T) {
 func TestOpenSSHDownloadFromOutbound(t *testing.T) {
 	sftpBinary(t)
 	in := startInbox(t, nil)
-	data := randomBytes(t, 200<<10)
+	data := filedroptest.RandomBytes(t, 200<<10)
 	if err := in.srv.Put("acme", "997_0001.edi", bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestOpenSSHPartnersCannotSeeEachOther(t *testing.T) {
 			t.Errorf("acme ran %q:\n%s", batch, out)
 		}
 	}
-	if exists(t, filepath.Join(local, "x")) {
+	if filedroptest.Exists(t, filepath.Join(local, "x")) {
 		t.Errorf("acme downloaded something of beta's")
 	}
 	out, err := in.runSFTP(t, in.beta, local, "ls -1 /archive\nls -1 /outbound\n")
