@@ -212,3 +212,53 @@ func (c Config) LogValue() slog.Value {
 		slog.String("glob", c.Glob),
 	)
 }
+
+// Transport is the connection part of a transport's configuration (SFTP, FTP), for
+// ValidateTransport.
+type Transport struct {
+	Adapter     string // "sftp", "ftp": named in every problem
+	Host        string
+	Port        int
+	User        string
+	UserHint    string // added to "is required" for User
+	DialTimeout time.Duration
+}
+
+// ValidateTransport checks a transport's configuration and returns every problem,
+// joined with errors.Join, each a *FieldError naming t.Adapter: c's Partner first,
+// then host, port and user, then what check reports through bad (the transport's own
+// fields), then the rest of c, then the dial timeout.
+func ValidateTransport(t Transport, c Config, check func(bad func(field, value, problem string))) error {
+	drop := c.Problems()
+	var errs []error
+	bad := func(field, value, problem string) {
+		errs = append(errs, &FieldError{Partner: c.Partner, Field: field, Value: value, Problem: problem})
+	}
+	for _, fe := range drop {
+		if fe.Field == "Partner" {
+			errs = append(errs, fe)
+		}
+	}
+	if t.Host == "" {
+		bad("Host", "", "is required")
+	}
+	if t.Port < 1 || t.Port > 65535 {
+		bad("Port", fmt.Sprint(t.Port), "must be between 1 and 65535")
+	}
+	if t.User == "" {
+		bad("User", "", strings.TrimSpace("is required "+t.UserHint))
+	}
+	check(bad)
+	for _, fe := range drop {
+		if fe.Field != "Partner" {
+			errs = append(errs, fe)
+		}
+	}
+	if t.DialTimeout <= 0 {
+		bad("DialTimeout", t.DialTimeout.String(), "must be positive")
+	}
+	for _, e := range errs {
+		e.(*FieldError).Adapter = t.Adapter
+	}
+	return errors.Join(errs...)
+}

@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -85,59 +84,31 @@ func (c Config) WithDefaults() Config {
 // connection's fields, then the rest of filedrop.Config's.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	drop := c.Config.Problems()
-	var errs []error
-	bad := func(field, value, problem string) {
-		errs = append(errs, &filedrop.FieldError{Partner: c.Partner, Field: field, Value: value, Problem: problem})
-	}
-	for _, fe := range drop {
-		if fe.Field == "Partner" {
-			errs = append(errs, fe)
-		}
-	}
-	if c.Host == "" {
-		bad("Host", "", "is required")
-	}
-	if c.Port < 1 || c.Port > 65535 {
-		bad("Port", fmt.Sprint(c.Port), "must be between 1 and 65535")
-	}
-	if c.User == "" {
-		bad("User", "", `is required ("anonymous" for anonymous FTP)`)
-	}
-	switch c.Security {
-	case ExplicitTLS:
-		if len(c.CACert) > 0 {
+	return filedrop.ValidateTransport(filedrop.Transport{Adapter: "ftp", Host: c.Host, Port: c.Port, User: c.User,
+		UserHint: `("anonymous" for anonymous FTP)`, DialTimeout: c.DialTimeout}, c.Config, func(bad func(field, value, problem string)) {
+		switch c.Security {
+		case ExplicitTLS:
+			if len(c.CACert) > 0 {
+				if c.CertFingerprint != "" {
+					bad("CACert/CertFingerprint", "", "set one of them, not both")
+				}
+				if !x509.NewCertPool().AppendCertsFromPEM(c.CACert) {
+					bad("CACert", "", "holds no PEM certificate")
+				}
+			}
 			if c.CertFingerprint != "" {
-				bad("CACert/CertFingerprint", "", "set one of them, not both")
+				if _, err := parseFingerprint(c.CertFingerprint); err != nil {
+					bad("CertFingerprint", c.CertFingerprint, err.Error())
+				}
 			}
-			if !x509.NewCertPool().AppendCertsFromPEM(c.CACert) {
-				bad("CACert", "", "holds no PEM certificate")
+		case Plain:
+			if len(c.CACert) > 0 || c.CertFingerprint != "" {
+				bad("Security", string(c.Security), "plain FTP cannot verify CACert or CertFingerprint; use explicit-tls")
 			}
+		default:
+			bad("Security", string(c.Security), `must be "explicit-tls" or "plain"`)
 		}
-		if c.CertFingerprint != "" {
-			if _, err := parseFingerprint(c.CertFingerprint); err != nil {
-				bad("CertFingerprint", c.CertFingerprint, err.Error())
-			}
-		}
-	case Plain:
-		if len(c.CACert) > 0 || c.CertFingerprint != "" {
-			bad("Security", string(c.Security), "plain FTP cannot verify CACert or CertFingerprint; use explicit-tls")
-		}
-	default:
-		bad("Security", string(c.Security), `must be "explicit-tls" or "plain"`)
-	}
-	for _, fe := range drop {
-		if fe.Field != "Partner" {
-			errs = append(errs, fe)
-		}
-	}
-	if c.DialTimeout <= 0 {
-		bad("DialTimeout", c.DialTimeout.String(), "must be positive")
-	}
-	for _, e := range errs {
-		e.(*filedrop.FieldError).Adapter = "ftp"
-	}
-	return errors.Join(errs...)
+	})
 }
 
 // parseFingerprint accepts 64 hex digits, with or without colons and a "SHA256:" prefix.

@@ -1,8 +1,6 @@
 package sftp
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -63,50 +61,22 @@ func (c Config) WithDefaults() Config {
 // connection's fields, then the rest of filedrop.Config's.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	drop := c.Config.Problems()
-	var errs []error
-	bad := func(field, value, problem string) {
-		errs = append(errs, &filedrop.FieldError{Partner: c.Partner, Field: field, Value: value, Problem: problem})
-	}
-	for _, fe := range drop {
-		if fe.Field == "Partner" {
-			errs = append(errs, fe)
+	return filedrop.ValidateTransport(filedrop.Transport{Adapter: "sftp", Host: c.Host, Port: c.Port, User: c.User,
+		DialTimeout: c.DialTimeout}, c.Config, func(bad func(field, value, problem string)) {
+		if len(c.PrivateKey) == 0 && c.Password == "" {
+			bad("PrivateKey/Password", "", "one of them is required")
 		}
-	}
-	if c.Host == "" {
-		bad("Host", "", "is required")
-	}
-	if c.Port < 1 || c.Port > 65535 {
-		bad("Port", fmt.Sprint(c.Port), "must be between 1 and 65535")
-	}
-	if c.User == "" {
-		bad("User", "", "is required")
-	}
-	if len(c.PrivateKey) == 0 && c.Password == "" {
-		bad("PrivateKey/Password", "", "one of them is required")
-	}
-	if len(c.PrivateKey) > 0 {
-		if _, err := parseSigner(c.PrivateKey, c.PrivateKeyPassphrase); err != nil {
-			bad("PrivateKey", "", err.Error())
+		if len(c.PrivateKey) > 0 {
+			if _, err := parseSigner(c.PrivateKey, c.PrivateKeyPassphrase); err != nil {
+				bad("PrivateKey", "", err.Error())
+			}
 		}
-	}
-	if c.HostKey == "" {
-		bad("HostKey", "", `is required: a known_hosts line or a "SHA256:…" fingerprint (there is no way to skip host key checking)`)
-	} else if _, err := parsePin(c.HostKey); err != nil {
-		bad("HostKey", c.HostKey, err.Error())
-	}
-	for _, fe := range drop {
-		if fe.Field != "Partner" {
-			errs = append(errs, fe)
+		if c.HostKey == "" {
+			bad("HostKey", "", `is required: a known_hosts line or a "SHA256:…" fingerprint (there is no way to skip host key checking)`)
+		} else if _, err := parsePin(c.HostKey); err != nil {
+			bad("HostKey", c.HostKey, err.Error())
 		}
-	}
-	if c.DialTimeout <= 0 {
-		bad("DialTimeout", c.DialTimeout.String(), "must be positive")
-	}
-	for _, e := range errs {
-		e.(*filedrop.FieldError).Adapter = "sftp"
-	}
-	return errors.Join(errs...)
+	})
 }
 
 // LogValue logs the endpoint without its secrets.
