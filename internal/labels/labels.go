@@ -115,8 +115,6 @@ type Config struct {
 	// DeferredBackoff is the least time a deferred shipment waits before an automatic
 	// replay (doubling with each failure, at most 5m); default 5s.
 	DeferredBackoff time.Duration
-	// FromAddress is the ship-from used when a shipment has none.
-	FromAddress canonical.Address
 }
 
 func (c *Config) setDefaults() {

@@ -188,9 +188,6 @@ func (s *Service) process(ctx context.Context, id, owner string) error {
 	if err != nil {
 		return s.park(ctx, row, fault.Validation, fmt.Errorf("shipment %s is not a valid %s: %w", id, canonical.SchemaShipment, err), nil)
 	}
-	if sh.ShipFrom == (canonical.Address{}) {
-		sh.ShipFrom = s.cfg.FromAddress
-	}
 	rule, choices, err := Select(s.cfg.Rules, sh, row.Metadata.Get(router.MetaPartner), s.carrierOf)
 	if err != nil {
 		return s.park(ctx, row, fault.Permanent, err, nil)
