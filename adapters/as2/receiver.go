@@ -1,0 +1,456 @@
+package as2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/httpapi"
+	"github.com/paklog/integration-hub/internal/intake"
+)
+
+// Source is the intake source of AS2 messages: accepted payloads (X12 in practice)
+// go to inbound.edi.
+const Source = "edi"
+
+// KeyPrefix starts every intake idempotency key: "as2:" + the AS2 Message-ID.
+const KeyPrefix = "as2:"
+
+// DefaultMaxBody is Config.MaxBody when it is zero.
+const DefaultMaxBody = 64 << 20
+
+// MaxHeader is the longest AS2 id or Message-ID logged or kept as metadata as is.
+const MaxHeader = 200
+
+// Message metadata set on accepted payloads (besides the hub's own keys).
+const (
+	MetaMessageID = "as2_message_id"
+	MetaFrom      = "as2_from"
+	MetaTo        = "as2_to"
+	MetaMIC       = "mic"
+	MetaFilename  = "as2_filename" // only when the sender named the file
+	MetaSubject   = "as2_subject"  // only when the sender set a Subject
+)
+
+// Acceptor commits a payload durably; *intake.Intake is one.
+type Acceptor interface {
+	// Accept returns once item is committed (or was committed before under the same
+	// idempotency key: Result.Duplicate), or with an error when nothing was
+	// committed; an error wrapping intake.ErrConflict means the key was used for
+	// different content. It must be safe for concurrent use.
+	Accept(ctx context.Context, item intake.Item) (intake.Result, error)
+}
+
+// Retry bounds the delivery of asynchronous MDNs.
+type Retry struct {
+	// MaxAttempts is how many POSTs are tried in all (default 8).
+	MaxAttempts int
+	// InitialInterval is the wait after the first failure (default 5s); it doubles,
+	// with jitter, up to MaxInterval (default 5m).
+	InitialInterval time.Duration
+	MaxInterval     time.Duration
+}
+
+// Config sets up a Receiver.
+type Config struct {
+	// Receiver parses and checks messages; its Resolver is the hub's partner
+	// configuration. Required.
+	Receiver *edias2.Receiver
+	// MaxBody is the largest request body read, in bytes (default DefaultMaxBody).
+	// Keep it at or below the edi/as2 Config.MaxBodySize.
+	MaxBody int64
+	// ReportingUA is the MDN's Reporting-UA (default the edi/as2 one).
+	ReportingUA string
+	// AsyncClient POSTs asynchronous MDNs (default a client with a 30s timeout).
+	AsyncClient *http.Client
+	// PartnerKey names the hub partner (intake.Item.Partner) of a resolved AS2
+	// partner (default its AS2 id, Partner.ID).
+	PartnerKey func(*edias2.Partner) string
+	// Retry bounds asynchronous MDN delivery.
+	Retry Retry
+}
+
+// Validate reports every problem of c, naming the field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Receiver == nil {
+		errs = append(errs, errors.New("as2: receiver: an edi/as2 Receiver (with the partner resolver) is required"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, fmt.Errorf("as2: max_body: %d is negative", c.MaxBody))
+	}
+	if c.Retry.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("as2: retry.max_attempts: %d is negative", c.Retry.MaxAttempts))
+	}
+	if c.Retry.InitialInterval < 0 || c.Retry.MaxInterval < 0 {
+		errs = append(errs, fmt.Errorf("as2: retry: intervals %v and %v must not be negative", c.Retry.InitialInterval, c.Retry.MaxInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// Receiver serves POST /as2. It is safe for concurrent use; Close waits for the
+// asynchronous MDNs it is still sending.
+type Receiver struct {
+	cfg  Config
+	acc  Acceptor
+	mdns MDNStore
+	log  *slog.Logger
+
+	ctx    context.Context // cancelled by Close when its deadline passes
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed and wg.Add
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New validates cfg and returns the handler. A nil log discards.
+func New(cfg Config, acc Acceptor, mdns MDNStore, log *slog.Logger) (*Receiver, error) {
+	err := cfg.Validate()
+	if acc == nil {
+		err = errors.Join(err, errors.New("as2: an acceptor (the intake) is required"))
+	}
+	if mdns == nil {
+		err = errors.Join(err, errors.New("as2: an MDN store is required"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.AsyncClient == nil {
+		cfg.AsyncClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.PartnerKey == nil {
+		cfg.PartnerKey = func(p *edias2.Partner) string { return p.ID }
+	}
+	if cfg.Retry.MaxAttempts == 0 {
+		cfg.Retry.MaxAttempts = 8
+	}
+	if cfg.Retry.InitialInterval == 0 {
+		cfg.Retry.InitialInterval = 5 * time.Second
+	}
+	if cfg.Retry.MaxInterval == 0 {
+		cfg.Retry.MaxInterval = 5 * time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Receiver{cfg: cfg, acc: acc, mdns: mdns, log: log, ctx: ctx, cancel: cancel}, nil
+}
+
+// Close stops taking asynchronous deliveries and waits for those under way. When
+// ctx is done first it cancels them (their MDNs stay StatusPending in the store)
+// and returns ctx's error. Requests arriving after Close still get their payload
+// committed and a synchronous MDN; an asynchronous one is left pending.
+func (h *Receiver) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		h.cancel()
+		return nil
+	case <-ctx.Done():
+		h.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// capReader records whether the body went over the cap.
+type capReader struct {
+	r   io.Reader
+	hit bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		c.hit = true
+	}
+	return n, err
+}
+
+func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusMethodNotAllowed,
+			Detail: "AS2 messages are sent with POST"})
+		return
+	}
+	log := h.log.With("as2_from", clip(r.Header.Get("AS2-From")), "as2_to", clip(r.Header.Get("AS2-To")),
+		"message_id", clip(r.Header.Get("Message-ID")))
+	if r.ContentLength > h.cfg.MaxBody {
+		h.tooLarge(w, r, log)
+		return
+	}
+	body := &capReader{r: http.MaxBytesReader(w, r.Body, h.cfg.MaxBody)}
+	msg, perr := h.cfg.Receiver.Parse(r.Context(), r.Header, body)
+	if body.hit {
+		h.tooLarge(w, r, log)
+		return
+	}
+	if perr != nil {
+		var asErr *edias2.Error
+		if !errors.As(perr, &asErr) {
+			// The resolver failed or the request was cancelled: our trouble, not the
+			// sender's. No MDN: a negative one would stop the sender from resending.
+			if r.Context().Err() == nil {
+				log.Error("AS2 message could not be processed on our side", "error", perr)
+			}
+			httpapi.Unavailable(w, "the message could not be processed now; nothing was accepted, send it again", 30*time.Second)
+			return
+		}
+		log.Warn("AS2 message refused", "disposition", edias2.DispositionFor(perr).String(), "error", perr,
+			"partner_resolved", msg.Partner != nil, "remote", r.RemoteAddr)
+		h.refuse(w, log, msg, perr)
+		return
+	}
+
+	partner := h.cfg.PartnerKey(msg.Partner)
+	log = log.With("partner", partner)
+	md := map[string]string{MetaMessageID: clip(msg.MessageID), MetaFrom: clip(msg.From), MetaTo: clip(msg.To), MetaMIC: msg.MIC.String()}
+	if msg.Payload.Filename != "" {
+		md[MetaFilename] = clip(msg.Payload.Filename)
+	}
+	if msg.Subject != "" {
+		md[MetaSubject] = clip(msg.Subject)
+	}
+	// The commit finishes even if the sender hangs up: it will resend, and the
+	// resend is then a duplicate answered with the MDN kept below.
+	ctx := context.WithoutCancel(r.Context())
+	res, err := h.acc.Accept(ctx, intake.Item{
+		Source:         Source,
+		Partner:        partner,
+		IdempotencyKey: KeyPrefix + msg.MessageID,
+		Payload:        msg.Payload.Data,
+		ContentType:    msg.Payload.ContentType,
+		Metadata:       md,
+	})
+	var conflict *intake.ConflictError
+	switch {
+	case errors.As(err, &conflict) || errors.Is(err, intake.ErrConflict):
+		perr := &edias2.Error{Modifier: edias2.UnexpectedProcessingError, Op: "accepting payload",
+			Err: fmt.Errorf("Message-ID %s was received before with different content; send new content under a new Message-ID: %w", msg.MessageID, err)}
+		log.Warn("AS2 message reuses a Message-ID for different content", "error", err)
+		h.refuse(w, log, msg, perr)
+		return
+	case err != nil:
+		// Nothing committed: 503, no MDN, so that the sender resends (RFC 4130
+		// senders retry on HTTP errors). A negative MDN would end the exchange with
+		// the order lost.
+		log.Error("committing an AS2 payload failed", "error", err)
+		httpapi.Unavailable(w, "the message could not be stored; nothing was accepted, send it again", 30*time.Second)
+		return
+	}
+	log = log.With("duplicate", res.Duplicate, "message_uuid", res.MessageUUID)
+
+	if msg.MDN.Mode == edias2.MDNNone {
+		log.Info("AS2 message accepted; no MDN requested")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if res.Duplicate {
+		kept, err := h.mdns.Get(ctx, partner, msg.MessageID)
+		switch {
+		case err == nil:
+			log.Info("AS2 message resent; answering with the original MDN", "mdn_message_id", kept.MDNMessageID)
+			h.deliver(w, log, msg, *kept, true)
+			return
+		case !errors.Is(err, ErrNotFound):
+			log.Error("reading the kept MDN of a resent AS2 message failed", "error", err)
+			httpapi.Unavailable(w, "the receipt could not be read; the message is already accepted, send it again", 30*time.Second)
+			return
+		}
+		// Committed before, but the MDN was never kept (we stopped in between):
+		// build it now.
+	}
+	resp, err := edias2.BuildMDN(msg, nil, edias2.MDNOptions{ReportingUA: h.cfg.ReportingUA})
+	if err != nil {
+		log.Error("building the MDN of an accepted AS2 message failed", "error", err)
+		httpapi.Unavailable(w, "the receipt could not be built; the message is already accepted, send it again", 30*time.Second)
+		return
+	}
+	now := time.Now().UTC()
+	kept := StoredMDN{
+		Partner:      partner,
+		MessageID:    msg.MessageID,
+		MDNMessageID: resp.MessageID,
+		Disposition:  edias2.DispositionFor(nil).String(),
+		MIC:          msg.MIC.String(),
+		Header:       resp.Header,
+		Body:         resp.Body,
+		Async:        resp.Async,
+		URL:          resp.URL,
+		Status:       StatusSent,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if kept.Async {
+		kept.Status = StatusPending
+	}
+	if err := h.mdns.Put(ctx, kept); err != nil {
+		// The payload is committed; the receipt still goes out. A resend will get
+		// a new MDN instead of this one.
+		log.Error("keeping the MDN failed; sending it anyway", "mdn_message_id", kept.MDNMessageID, "error", err)
+	}
+	log.Info("AS2 message accepted", "mdn_message_id", kept.MDNMessageID, "mdn_async", kept.Async)
+	h.deliver(w, log, msg, kept, true)
+}
+
+// refuse answers a message that was not accepted with a negative MDN. Negative MDNs
+// are not kept: a resend of the corrected message under the same Message-ID must
+// be processed afresh.
+func (h *Receiver) refuse(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, perr error) {
+	disp := edias2.DispositionFor(perr)
+	if msg.MDN.Mode == edias2.MDNNone {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
+			Detail: "the AS2 message was not accepted (" + disp.String() + "): " + perr.Error()})
+		return
+	}
+	resp, err := edias2.BuildMDN(msg, perr, edias2.MDNOptions{ReportingUA: h.cfg.ReportingUA})
+	if err != nil {
+		// No Message-ID, AS2-From or AS2-To: no MDN can name the message.
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
+			Detail: "the AS2 message was not accepted (" + disp.String() + "): " + perr.Error()})
+		return
+	}
+	now := time.Now().UTC()
+	m := StoredMDN{MessageID: msg.MessageID, MDNMessageID: resp.MessageID, Disposition: disp.String(), MIC: msg.MIC.String(),
+		Header: resp.Header, Body: resp.Body, Async: resp.Async, URL: resp.URL, CreatedAt: now, UpdatedAt: now}
+	if msg.Partner != nil {
+		m.Partner = h.cfg.PartnerKey(msg.Partner)
+	}
+	// Never POST to a URL named by a sender we could not identify: that would let
+	// anyone make the hub send requests. Such senders get the MDN in the response.
+	h.deliver(w, log, msg, m, msg.Partner != nil)
+}
+
+// deliver sends m as the current request asked: in the response, or (when allowed)
+// by POST to the current Receipt-Delivery-Option URL, answering 200 at once. Only
+// processed MDNs of a known partner have their delivery outcomes written to the
+// MDN store.
+func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, m StoredMDN, allowAsync bool) {
+	async := msg.MDN.Mode == edias2.MDNAsync && allowAsync && validURL(msg.MDN.URL)
+	if msg.MDN.Mode == edias2.MDNAsync && !async {
+		log.Warn("asynchronous MDN not sent to the requested URL; returned in the response instead",
+			"url", clip(msg.MDN.URL), "partner_resolved", msg.Partner != nil)
+	}
+	if !async {
+		for k, v := range m.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(m.Body)
+		return
+	}
+	m.URL = msg.MDN.URL
+	w.WriteHeader(http.StatusOK)
+	keep := m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		log.Warn("asynchronous MDN not sent: the receiver is closing", "mdn_message_id", m.MDNMessageID)
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		h.sendAsync(log, m, keep)
+	}()
+}
+
+func validURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// sendAsync POSTs m.Body to m.URL with bounded retries and, when keep, records each
+// outcome in the store.
+func (h *Receiver) sendAsync(log *slog.Logger, m StoredMDN, keep bool) {
+	log = log.With("mdn_message_id", m.MDNMessageID, "url", clip(m.URL))
+	record := func() {
+		if !keep {
+			return
+		}
+		m.UpdatedAt = time.Now().UTC()
+		if err := h.mdns.Put(context.WithoutCancel(h.ctx), m); err != nil {
+			log.Error("recording the asynchronous MDN delivery failed", "status", m.Status, "error", err)
+		}
+	}
+	op := func() error {
+		m.Attempts++
+		req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
+		if err != nil {
+			return backoff.Permanent(fmt.Errorf("building the MDN request: %w", err))
+		}
+		req.Header = m.Header.Clone()
+		resp, err := h.cfg.AsyncClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("posting the MDN: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return nil
+		}
+		err = fmt.Errorf("posting the MDN: the receipt URL answered %s", resp.Status)
+		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+			return backoff.Permanent(err)
+		}
+		return err
+	}
+	exp := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(h.cfg.Retry.InitialInterval),
+		backoff.WithMaxInterval(h.cfg.Retry.MaxInterval),
+		backoff.WithMaxElapsedTime(0))
+	b := backoff.WithContext(backoff.WithMaxRetries(exp, uint64(h.cfg.Retry.MaxAttempts-1)), h.ctx)
+	err := backoff.RetryNotify(op, b, func(err error, wait time.Duration) {
+		m.LastError = err.Error()
+		log.Warn("asynchronous MDN delivery failed; retrying", "attempt", m.Attempts, "retry_in", wait, "error", err)
+		record()
+	})
+	switch {
+	case err == nil:
+		m.Status, m.LastError = StatusSent, ""
+		log.Info("asynchronous MDN delivered", "attempts", m.Attempts)
+	case h.ctx.Err() != nil:
+		m.Status, m.LastError = StatusPending, "interrupted by shutdown: "+err.Error()
+		log.Warn("asynchronous MDN delivery interrupted by shutdown", "attempts", m.Attempts, "error", err)
+	default:
+		m.Status, m.LastError = StatusFailed, err.Error()
+		log.Error("asynchronous MDN delivery failed for good", "attempts", m.Attempts, "error", err)
+	}
+	record()
+}
+
+func (h *Receiver) tooLarge(w http.ResponseWriter, r *http.Request, log *slog.Logger) {
+	log.Warn("AS2 message over the size limit refused; no MDN sent", "limit", h.cfg.MaxBody,
+		"content_length", r.ContentLength, "remote", r.RemoteAddr)
+	httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeTooLarge, Status: http.StatusRequestEntityTooLarge,
+		Detail: fmt.Sprintf("the message is larger than this endpoint's limit of %d bytes; nothing was accepted. Split the file or ask for the limit to be raised", h.cfg.MaxBody)})
+}
+
+// clip shortens a value from outside before it is logged or kept as metadata.
+func clip(s string) string {
+	if len(s) > MaxHeader {
+		return s[:MaxHeader] + "…"
+	}
+	return s
+}

@@ -1,0 +1,435 @@
+package as2
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/intake"
+)
+
+var x12 = []byte("ISA*00*          *00*          *ZZ*ACME           *ZZ*PAKLOG         *260101*1200*U*00401*000000001*0*P*>~\r\n" +
+	"GS*PO*ACME*PAKLOG*20260101*1200*1*X*004010~\r\nST*850*0001~\r\nBEG*00*SA*PO-1**20260101~\r\nSE*3*0001~\r\nGE*1*1~\r\nIEA*1*000000001~\r\n")
+
+// Key generation is the slowest thing here: three pairs, once per test binary.
+var (
+	keysOnce sync.Once
+	keyPairs []edias2.KeyPair
+)
+
+func testKeys(t *testing.T) []edias2.KeyPair {
+	t.Helper()
+	keysOnce.Do(func() {
+		for i, cn := range []string{"PAKLOG AS2", "ACME AS2", "Mallory"} {
+			key, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			tmpl := &x509.Certificate{
+				SerialNumber: big.NewInt(int64(100 + i)), Subject: pkix.Name{CommonName: cn},
+				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+				KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+			if err != nil {
+				panic(err)
+			}
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				panic(err)
+			}
+			keyPairs = append(keyPairs, edias2.KeyPair{Cert: cert, Key: key})
+		}
+	})
+	return keyPairs
+}
+
+// fakeAcceptor behaves like the intake: the first item under a key is committed,
+// the same key again is a duplicate, with other content a conflict.
+type fakeAcceptor struct {
+	mu    sync.Mutex
+	err   error
+	calls []intake.Item
+	items map[string]intake.Item
+}
+
+func (a *fakeAcceptor) Accept(_ context.Context, it intake.Item) (intake.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, it)
+	if a.err != nil {
+		return intake.Result{}, a.err
+	}
+	k := it.Partner + "|" + it.IdempotencyKey
+	if prev, ok := a.items[k]; ok {
+		if !bytes.Equal(prev.Payload, it.Payload) {
+			return intake.Result{}, &intake.ConflictError{Reason: "idempotency key reused for a different payload"}
+		}
+		return intake.Result{MessageUUID: "m-1", Duplicate: true}, nil
+	}
+	a.items[k] = it
+	return intake.Result{MessageUUID: "m-1"}, nil
+}
+
+func (a *fakeAcceptor) snapshot() (calls []intake.Item, committed int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]intake.Item(nil), a.calls...), len(a.items)
+}
+
+// env is the hub ("PAKLOG") receiving from "ACME" over HTTP.
+type env struct {
+	us, them  *edias2.Identity
+	ofUs      *edias2.Partner // ACME's profile of us: how it sends
+	acc       *fakeAcceptor
+	store     *MemoryStore
+	h         *Receiver
+	srv       *httptest.Server
+	theirRecv *edias2.Receiver
+}
+
+func newEnv(t *testing.T, mod func(*Config)) *env {
+	t.Helper()
+	keys := testKeys(t)
+	e := &env{
+		us:    &edias2.Identity{ID: "PAKLOG", Keys: []edias2.KeyPair{keys[0]}},
+		them:  &edias2.Identity{ID: "ACME", Keys: []edias2.KeyPair{keys[1]}},
+		acc:   &fakeAcceptor{items: map[string]intake.Item{}},
+		store: NewMemoryStore(),
+	}
+	e.ofUs = &edias2.Partner{ID: "PAKLOG", Certs: []*x509.Certificate{keys[0].Cert}, Sign: true, Encrypt: true,
+		MDN: edias2.MDNRequest{Mode: edias2.MDNSync, Signed: true, MICAlgs: []edias2.Digest{edias2.SHA256}}}
+	ofThem := &edias2.Partner{ID: "ACME", Certs: []*x509.Certificate{keys[1].Cert}, RequireSignature: true}
+	recv, err := edias2.NewReceiver(edias2.DefaultConfig(), edias2.ResolverFunc(
+		func(_ context.Context, partner, ours string) (*edias2.Partner, *edias2.Identity, error) {
+			if partner == "ACME" && ours == "PAKLOG" {
+				return ofThem, e.us, nil
+			}
+			return nil, nil, edias2.ErrUnknownPartner
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.theirRecv, err = edias2.NewReceiver(edias2.DefaultConfig(), edias2.ResolverFunc(
+		func(context.Context, string, string) (*edias2.Partner, *edias2.Identity, error) {
+			return e.ofUs, e.them, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Receiver: recv, Retry: Retry{InitialInterval: 5 * time.Millisecond, MaxInterval: 20 * time.Millisecond}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e.h, err = New(cfg, e.acc, e.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(e.h)
+	t.Cleanup(func() {
+		e.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.h.Close(ctx)
+	})
+	return e
+}
+
+func (e *env) build(t *testing.T, from *edias2.Identity, p *edias2.Partner, id string, payload []byte) *edias2.Request {
+	t.Helper()
+	req, err := edias2.BuildRequest(from, p, edias2.Payload{Data: payload, ContentType: "application/edi-x12", Filename: "po.x12"},
+		edias2.RequestOptions{MessageID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func (e *env) post(t *testing.T, req *edias2.Request) (*http.Response, []byte) {
+	t.Helper()
+	hr, err := http.NewRequest(http.MethodPost, e.srv.URL+"/as2", bytes.NewReader(req.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header = req.Header.Clone()
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func (e *env) mdn(t *testing.T, h http.Header, body []byte) *edias2.MDN {
+	t.Helper()
+	m, err := e.theirRecv.ParseMDN(context.Background(), h, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing the MDN: %v\n%s", err, body)
+	}
+	return m
+}
+
+func TestAcceptSyncMDN(t *testing.T) {
+	e := newEnv(t, nil)
+	req := e.build(t, e.them, e.ofUs, "<po-1@acme>", x12)
+	resp, body := e.post(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d: %s", resp.StatusCode, body)
+	}
+	m := e.mdn(t, resp.Header, body)
+	if !m.Disposition.OK() || m.Disposition.Modifier != "" || !m.Security.Signed {
+		t.Fatalf("MDN disposition = %s, signed = %v", m.Disposition, m.Security.Signed)
+	}
+	if err := m.CheckMIC(req.MIC); err != nil {
+		t.Fatalf("Received-Content-MIC: %v", err)
+	}
+	if m.OriginalMessageID != "<po-1@acme>" {
+		t.Fatalf("Original-Message-ID = %q", m.OriginalMessageID)
+	}
+
+	calls, committed := e.acc.snapshot()
+	if len(calls) != 1 || committed != 1 {
+		t.Fatalf("Accept calls = %d, committed = %d, want 1, 1", len(calls), committed)
+	}
+	it := calls[0]
+	want := map[string]string{MetaMessageID: "<po-1@acme>", MetaFrom: "ACME", MetaTo: "PAKLOG", MetaMIC: req.MIC.String(), MetaFilename: "po.x12"}
+	if it.Source != "edi" || it.Partner != "ACME" || it.IdempotencyKey != "as2:<po-1@acme>" || !bytes.Equal(it.Payload, x12) ||
+		it.ContentType != "application/edi-x12" {
+		t.Fatalf("accepted item = %+v", it)
+	}
+	for k, v := range want {
+		if it.Metadata[k] != v {
+			t.Errorf("metadata %s = %q, want %q", k, it.Metadata[k], v)
+		}
+	}
+
+	kept, err := e.store.Get(context.Background(), "ACME", "<po-1@acme>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(kept.Body, body) || kept.Status != StatusSent || kept.Async || kept.MIC != req.MIC.String() {
+		t.Fatalf("kept MDN = status %s async %v MIC %q, same bytes %v", kept.Status, kept.Async, kept.MIC, bytes.Equal(kept.Body, body))
+	}
+}
+
+func TestResentMessageGetsOriginalMDN(t *testing.T) {
+	e := newEnv(t, nil)
+	req := e.build(t, e.them, e.ofUs, "<po-2@acme>", x12)
+	resp1, body1 := e.post(t, req)
+	resp2, body2 := e.post(t, req)
+	if resp1.StatusCode != http.StatusOK || resp2.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, %d", resp1.StatusCode, resp2.StatusCode)
+	}
+	if !bytes.Equal(body1, body2) || resp1.Header.Get("Message-ID") != resp2.Header.Get("Message-ID") {
+		t.Fatalf("resend got a different MDN (%s vs %s)", resp1.Header.Get("Message-ID"), resp2.Header.Get("Message-ID"))
+	}
+	calls, committed := e.acc.snapshot()
+	if len(calls) != 2 || calls[0].IdempotencyKey != calls[1].IdempotencyKey || committed != 1 {
+		t.Fatalf("Accept calls = %d, committed = %d; want 2 calls with one key, 1 committed", len(calls), committed)
+	}
+	if got := len(e.store.All()); got != 1 {
+		t.Fatalf("kept MDNs = %d, want 1", got)
+	}
+}
+
+func TestRefusedMessagesGetNegativeMDN(t *testing.T) {
+	keys := testKeys(t)
+	tests := []struct {
+		name    string
+		request func(e *env) *edias2.Request
+		want    edias2.Modifier
+	}{
+		{"tampered payload", func(e *env) *edias2.Request {
+			p := *e.ofUs
+			p.Encrypt = false // so the change reaches the signature check
+			req := e.build(t, e.them, &p, "<po-t@acme>", x12)
+			req.Body = bytes.Replace(req.Body, []byte("ST*850"), []byte("ST*860"), 1)
+			return req
+		}, edias2.IntegrityCheckFailed},
+		{"unknown partner", func(e *env) *edias2.Request {
+			nobody := &edias2.Identity{ID: "NOBODY", Keys: []edias2.KeyPair{keys[2]}}
+			return e.build(t, nobody, e.ofUs, "<po-u@nobody>", x12)
+		}, edias2.AuthenticationFailed},
+		{"signed with the wrong key", func(e *env) *edias2.Request {
+			mallory := &edias2.Identity{ID: "ACME", Keys: []edias2.KeyPair{keys[2]}}
+			return e.build(t, mallory, e.ofUs, "<po-m@acme>", x12)
+		}, edias2.AuthenticationFailed},
+		{"encrypted to another key", func(e *env) *edias2.Request {
+			p := *e.ofUs
+			p.Certs = []*x509.Certificate{keys[2].Cert}
+			return e.build(t, e.them, &p, "<po-k@acme>", x12)
+		}, edias2.DecryptionFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			resp, body := e.post(t, tt.request(e))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d, want 200 with a negative MDN: %s", resp.StatusCode, body)
+			}
+			want := "processed/Error: " + string(tt.want)
+			if !bytes.Contains(body, []byte(want)) {
+				t.Fatalf("MDN lacks %q:\n%s", want, body)
+			}
+			if tt.want != edias2.AuthenticationFailed || resp.Header.Get("AS2-To") == "ACME" {
+				// the MDN of a known partner is signed and verifies
+				m := e.mdn(t, resp.Header, body)
+				if m.Disposition.Modifier != tt.want {
+					t.Fatalf("disposition = %s", m.Disposition)
+				}
+			}
+			if calls, _ := e.acc.snapshot(); len(calls) != 0 {
+				t.Fatalf("Accept called %d times for a refused message", len(calls))
+			}
+			if kept := e.store.All(); len(kept) != 0 {
+				t.Fatalf("negative MDN kept: %+v", kept)
+			}
+		})
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "content-length", true: "chunked"}[chunked], func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.MaxBody = 1024 })
+			req := e.build(t, e.them, e.ofUs, "<po-big@acme>", bytes.Repeat(x12, 20))
+			var body io.Reader = bytes.NewReader(req.Body)
+			if chunked {
+				body = io.MultiReader(body) // hides the length: sent chunked
+			}
+			hr, _ := http.NewRequest(http.MethodPost, e.srv.URL, body)
+			hr.Header = req.Header.Clone()
+			resp, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status = %d, want 413", resp.StatusCode)
+			}
+			if calls, _ := e.acc.snapshot(); len(calls) != 0 {
+				t.Fatalf("Accept called %d times", len(calls))
+			}
+		})
+	}
+}
+
+func TestIntakeFailureIs503(t *testing.T) {
+	e := newEnv(t, nil)
+	e.acc.err = errors.New("database is down")
+	resp, body := e.post(t, e.build(t, e.them, e.ofUs, "<po-503@acme>", x12))
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status = %d, Retry-After %q, want 503 with Retry-After: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if bytes.Contains(body, []byte("disposition-notification")) {
+		t.Fatalf("503 carries an MDN:\n%s", body)
+	}
+	if kept := e.store.All(); len(kept) != 0 {
+		t.Fatalf("MDN kept for an uncommitted message: %+v", kept)
+	}
+}
+
+func TestReusedMessageIDWithOtherContent(t *testing.T) {
+	e := newEnv(t, nil)
+	e.post(t, e.build(t, e.them, e.ofUs, "<po-r@acme>", x12))
+	other := bytes.Replace(x12, []byte("PO-1"), []byte("PO-2"), 1)
+	resp, body := e.post(t, e.build(t, e.them, e.ofUs, "<po-r@acme>", other))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	if m := e.mdn(t, resp.Header, body); m.Disposition.Modifier != edias2.UnexpectedProcessingError {
+		t.Fatalf("disposition = %s", m.Disposition)
+	}
+}
+
+// mdnSink is the partner's asynchronous MDN endpoint; it answers 500 to the first
+// failFirst POSTs.
+type mdnSink struct {
+	mu        sync.Mutex
+	failFirst int
+	got       []*http.Request
+	bodies    [][]byte
+}
+
+func (s *mdnSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got, s.bodies = append(s.got, r), append(s.bodies, b)
+	if len(s.got) <= s.failFirst {
+		http.Error(w, "busy", http.StatusInternalServerError)
+	}
+}
+
+func TestAsyncMDN(t *testing.T) {
+	tests := []struct {
+		name         string
+		failFirst    int
+		wantStatus   Status
+		wantAttempts int
+	}{
+		{"delivered at once", 0, StatusSent, 1},
+		{"retried after a 500", 1, StatusSent, 2},
+		{"gives up after MaxAttempts", 100, StatusFailed, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &mdnSink{failFirst: tt.failFirst}
+			srv := httptest.NewServer(sink)
+			defer srv.Close()
+			e := newEnv(t, func(c *Config) { c.Retry.MaxAttempts = 3 })
+			p := *e.ofUs
+			p.MDN.Mode, p.MDN.URL = edias2.MDNAsync, srv.URL+"/mdn"
+			req := e.build(t, e.them, &p, "<po-a@acme>", x12)
+			resp, body := e.post(t, req)
+			if resp.StatusCode != http.StatusOK || len(body) != 0 {
+				t.Fatalf("status = %d, body %q; want an empty 200", resp.StatusCode, body)
+			}
+			if _, committed := e.acc.snapshot(); committed != 1 {
+				t.Fatalf("committed = %d before the MDN", committed)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := e.h.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if len(sink.got) != tt.wantAttempts {
+				t.Fatalf("POSTs = %d, want %d", len(sink.got), tt.wantAttempts)
+			}
+			last := len(sink.got) - 1
+			m := e.mdn(t, sink.got[last].Header, sink.bodies[last])
+			if !m.Disposition.OK() || m.CheckMIC(req.MIC) != nil || m.OriginalMessageID != "<po-a@acme>" {
+				t.Fatalf("async MDN = %s, MIC check %v", m.Disposition, m.CheckMIC(req.MIC))
+			}
+			kept, err := e.store.Get(context.Background(), "ACME", "<po-a@acme>")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept.Status != tt.wantStatus || kept.Attempts != tt.wantAttempts || !kept.Async || kept.URL != p.MDN.URL {
+				t.Fatalf("kept = status %s, attempts %d, async %v, url %q", kept.Status, kept.Attempts, kept.Async, kept.URL)
+			}
+			if (tt.wantStatus == StatusFailed) != strings.Contains(kept.LastError, "500") {
+				t.Fatalf("last error = %q", kept.LastError)
+			}
+		})
+	}
+}
