@@ -1,0 +1,292 @@
+package magento
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// object is a decoded JSON object, its numbers kept as json.Number so that
+// ids above 2^53 are never rounded through float64 and prices keep the
+// digits Magento sent.
+type object map[string]any
+
+// decodeObject decodes a JSON object, numbers as json.Number.
+func decodeObject(body []byte) (object, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("data after the JSON value")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a JSON object")
+	}
+	return m, nil
+}
+
+// reader reads typed fields out of objects, collecting a *MappingError for
+// every field of the wrong type.
+type reader struct {
+	errs []error
+}
+
+func (r *reader) add(field, value, detail string, err error) {
+	r.errs = append(r.errs, &MappingError{Field: field, Value: value, Detail: detail, Err: err})
+}
+
+// show renders a JSON value for MappingError.Value, cut to a readable length.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	const max = 80
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func (r *reader) wrongType(path string, v any, want string) {
+	r.add(path, show(v), "must be "+want+", not "+kind(v), ErrInvalidValue)
+}
+
+// str returns o[key] as a trimmed string; absent and null are "". Numbers
+// are accepted as their decimal text (Magento sends some codes either way).
+func (r *reader) str(o object, path, key string) string {
+	switch v := o[key].(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(v)
+	case json.Number:
+		return v.String()
+	default:
+		r.wrongType(join(path, key), v, "a string")
+		return ""
+	}
+}
+
+// id returns o[key] as an int64 id, accepting a JSON integer or a string of
+// digits; ok is false when absent or null.
+func (r *reader) id(o object, path, key string) (id int64, ok bool) {
+	v := o[key]
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return 0, false
+	case json.Number:
+		s = v.String()
+	case string:
+		s = v
+	default:
+		r.wrongType(join(path, key), v, "an integer id")
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		r.add(join(path, key), show(v), "must be a positive 64-bit integer id", ErrInvalidValue)
+		return 0, false
+	}
+	return n, true
+}
+
+// maxQty bounds quantities: beyond it a float64 no longer counts units.
+const maxQty = 1 << 31
+
+// qty returns o[key] as a quantity: a JSON number (or a numeric string,
+// "1.0000") from 0 to 2^31; absent and null are 0.
+func (r *reader) qty(o object, path, key string) float64 {
+	v := o[key]
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return 0
+	case json.Number:
+		s = v.String()
+	case string:
+		s = strings.TrimSpace(v)
+	default:
+		r.wrongType(join(path, key), v, "a number")
+		return 0
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxQty {
+		r.add(join(path, key), show(v), "must be a quantity from 0 to 2^31", ErrInvalidValue)
+		return 0
+	}
+	return f
+}
+
+// decimal returns o[key] as a decimal string ("22", "27.5"); absent and
+// null are "". Exponent forms are rewritten as plain decimals.
+func (r *reader) decimal(o object, path, key string) string {
+	v := o[key]
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case json.Number:
+		s = v.String()
+	case string:
+		s = strings.TrimSpace(v)
+		if s == "" {
+			return ""
+		}
+	default:
+		r.wrongType(join(path, key), v, "a number")
+		return ""
+	}
+	if isDecimal(s) {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+		r.add(join(path, key), show(v), "must be a decimal amount", ErrInvalidValue)
+		return ""
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// flag returns o[key] as a Magento boolean: true/false, 1/0 or "1"/"0";
+// absent and null are false.
+func (r *reader) flag(o object, path, key string) bool {
+	switch v := o[key].(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	case json.Number:
+		if v == "0" || v == "1" {
+			return v == "1"
+		}
+	case string:
+		if v == "0" || v == "1" || v == "" {
+			return v == "1"
+		}
+	}
+	r.wrongType(join(path, key), o[key], "0, 1, true or false")
+	return false
+}
+
+// obj returns o[key] as an object; absent and null are nil.
+func (r *reader) obj(o object, path, key string) object {
+	switch v := o[key].(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return v
+	default:
+		r.wrongType(join(path, key), v, "an object")
+		return nil
+	}
+}
+
+// array returns o[key] as an array; absent and null are nil.
+func (r *reader) array(o object, path, key string) []any {
+	switch v := o[key].(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		r.wrongType(join(path, key), v, "an array")
+		return nil
+	}
+}
+
+// TimeLayout is how Magento's REST API writes times: UTC, no zone.
+const TimeLayout = "2006-01-02 15:04:05"
+
+// ParseTime parses a Magento time: "2017-08-21 22:22:19" (UTC, as the REST
+// API writes it) or RFC 3339 (as some webhook extensions do).
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(TimeLayout, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parsing time %q: want %q (UTC) or RFC 3339", s, TimeLayout)
+	}
+	return t.UTC(), nil
+}
+
+// time returns o[key] parsed with ParseTime; absent, null and "" are the
+// zero time.
+func (r *reader) time(o object, path, key string) time.Time {
+	s := r.str(o, path, key)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		r.add(join(path, key), show(s), "must be a time \"YYYY-MM-DD hh:mm:ss\" (UTC) or RFC 3339", ErrInvalidValue)
+		return time.Time{}
+	}
+	return t
+}
+
+// isDecimal reports whether s is a plain decimal: "12.50", "-3", "0".
+func isDecimal(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(s, ".")
+	return digits(whole) && (!dot || digits(frac))
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperCode(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// blank reports whether a JSON value is absent, null or a blank string.
+func blank(v any) bool {
+	s, isString := v.(string)
+	return v == nil || isString && strings.TrimSpace(s) == ""
+}
