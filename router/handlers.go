@@ -15,7 +15,7 @@ import (
 // CanonicalSources are the channels whose adapters accept canonical order JSON
 // (manual entry and CSV import): their inbound messages need validation and routing,
 // no translation.
-var CanonicalSources = []string{string(canonical.ChannelAPI), string(canonical.ChannelCSV)}
+var CanonicalSources = []string{string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelCustom)}
 
 // RegisterCore adds the handlers every hub runs: normalize for each canonical inbound
 // source, and the trail recorders of the fulfilment core's events.
