@@ -57,3 +57,12 @@ type Dialer interface {
 	// not match the pinned one). Dial is safe for concurrent use.
 	Dial(ctx context.Context) (FS, error)
 }
+
+// WriteFS is an FS that can also write: the outbound side, where the hub puts files
+// on a partner's server. The SFTP and FTP sessions implement it.
+type WriteFS interface {
+	FS
+	// Put writes r to path, creating or replacing the file, and returns the bytes
+	// written once the server has confirmed the whole file.
+	Put(ctx context.Context, path string, r io.Reader) (int64, error)
+}

@@ -75,10 +75,18 @@ type Poller struct {
 	sink Sink
 	log  *slog.Logger
 
-	mu    sync.Mutex // serialises polls and guards looks
-	looks map[string]look
-	now   func() time.Time
+	mu      sync.Mutex // serialises polls and guards looks
+	looks   map[string]look
+	now     func() time.Time
+	observe func(Report, error)
 }
+
+// Observe sets a function Run calls after every poll with its report and error
+// (metrics, health). Call it before Run.
+func (p *Poller) Observe(f func(Report, error)) { p.observe = f }
+
+// Partner is the partner this poller polls for.
+func (p *Poller) Partner() string { return p.cfg.Partner }
 
 // look is the Stable rule's memory of a file between polls.
 type look struct {
@@ -129,6 +137,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		rep, err := p.PollOnce(ctx)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
+		}
+		if p.observe != nil {
+			p.observe(rep, err)
 		}
 		wait := p.cfg.Interval
 		switch {

@@ -129,7 +129,7 @@ func (d *Dialer) Dial(ctx context.Context) (filedrop.FS, error) {
 		c = s.track(c)
 		if s.conns() > 1 && tlsCfg != nil {
 			// jlaffaye/ftp leaves TLS on data connections to a custom dial func.
-			c = tls.Client(c, tlsCfg)
+			c = &dataTLSConn{Conn: tls.Client(c, tlsCfg), raw: c}
 		}
 		return c, nil
 	}
@@ -278,6 +278,25 @@ func (s *FS) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 // Rename sends RNFR/RNTO.
 func (s *FS) Rename(ctx context.Context, from, to string) error { return s.c.Rename(from, to) }
 
+// Put stores r as p with STOR and returns the bytes sent once the server confirmed
+// the transfer.
+func (s *FS) Put(ctx context.Context, p string, r io.Reader) (int64, error) {
+	cr := &countReader{r: r}
+	err := s.c.Stor(p, cr)
+	return cr.n, err
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
 // Remove sends DELE.
 func (s *FS) Remove(ctx context.Context, p string) error { return s.c.Delete(p) }
 
@@ -316,4 +335,28 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 func (c *timeoutConn) Write(b []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	return c.Conn.Write(b)
+}
+
+// dataTLSConn ends a TLS data connection gracefully. On TLS 1.3 the server sends
+// session tickets after the handshake; an upload never reads them, and closing a
+// socket with unread data makes the kernel send a reset instead of a FIN, which the
+// server takes for a broken transfer (vsftpd: "426 Failure reading network stream").
+// Close therefore sends close_notify, reads what the server still sends (briefly, a
+// little), and then closes.
+type dataTLSConn struct {
+	*tls.Conn
+	raw net.Conn // the connection under TLS, closed outright when draining takes too long
+}
+
+func (c *dataTLSConn) Close() error {
+	if c.ConnectionState().HandshakeComplete {
+		if err := c.CloseWrite(); err == nil {
+			// The raw connection renews its own deadline on every read; a timer bounds
+			// the drain instead.
+			t := time.AfterFunc(2*time.Second, func() { c.raw.Close() })
+			_, _ = io.Copy(io.Discard, io.LimitReader(c.Conn, 1<<20))
+			t.Stop()
+		}
+	}
+	return c.Conn.Close()
 }

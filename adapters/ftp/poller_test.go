@@ -19,12 +19,12 @@ func TestPollerStoresCompleteFileOnceAndArchives(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ftps bool
-		edit func(*Config, *vsftpd)
+		edit func(*Config, *filedroptest.Vsftpd)
 	}{
-		{"plain", false, func(*Config, *vsftpd) {}},
-		{"ftps CA", true, func(*Config, *vsftpd) {}},
-		{"ftps pinned", true, func(c *Config, v *vsftpd) {
-			c.CACert, c.CertFingerprint, c.ServerName = nil, strings.ToUpper(v.certFP), "name.not.in.cert"
+		{"plain", false, func(*Config, *filedroptest.Vsftpd) {}},
+		{"ftps CA", true, func(*Config, *filedroptest.Vsftpd) {}},
+		{"ftps pinned", true, func(c *Config, v *filedroptest.Vsftpd) {
+			c.CACert, c.CertFingerprint, c.ServerName = nil, strings.ToUpper(v.CertFP), "name.not.in.cert"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,8 +184,8 @@ func TestPollerRefusesUntrustedCertificate(t *testing.T) {
 			if !errors.As(err, &ce) || !errors.Is(err, filedrop.ErrPermanent) || !errors.Is(err, ErrCertificateMismatch) {
 				t.Fatalf("PollOnce error = %v, want *CertificateError", err)
 			}
-			if ce.Seen != e.ftpd.certFP || !strings.Contains(err.Error(), e.ftpd.certFP) {
-				t.Errorf("error does not show the fingerprint seen %s: %v", e.ftpd.certFP, err)
+			if ce.Seen != e.ftpd.CertFP || !strings.Contains(err.Error(), e.ftpd.CertFP) {
+				t.Errorf("error does not show the fingerprint seen %s: %v", e.ftpd.CertFP, err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

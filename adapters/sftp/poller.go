@@ -152,6 +152,20 @@ func (f *FS) Rename(ctx context.Context, from, to string) error {
 	return f.client.Rename(from, to)
 }
 
+// Put writes r to path, creating or truncating it, and returns the bytes written.
+// The file is closed (and the server's status for the close read) before Put returns.
+func (f *FS) Put(ctx context.Context, path string, r io.Reader) (int64, error) {
+	w, err := f.client.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.ReadFrom(r)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
 // Remove deletes a file.
 func (f *FS) Remove(ctx context.Context, path string) error { return f.client.Remove(path) }
 

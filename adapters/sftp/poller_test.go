@@ -19,7 +19,7 @@ import (
 func TestPollerStoresCompleteFileOnceAndArchives(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
-	cfg.HostKey = e.sshd.hostK.KnownHostsLine("[127.0.0.1]:2222") // pin by known_hosts line
+	cfg.HostKey = e.sshd.HostKey.KnownHostsLine("[127.0.0.1]:2222") // pin by known_hosts line
 	p := e.poller(t, cfg)
 	data := []byte("ISA*00*          *00*          *ZZ*ACME~\n")
 	src := e.drop(t, "850_0001.edi", data)
@@ -130,12 +130,12 @@ func TestPollerRefusesChangedHostKey(t *testing.T) {
 			if !errors.As(err, &hk) || !errors.Is(err, ErrHostKeyMismatch) {
 				t.Fatalf("PollOnce error = %v, want *HostKeyError", err)
 			}
-			for _, fp := range []string{e.sshd.hostK.Fingerprint(), old.Fingerprint()} {
+			for _, fp := range []string{e.sshd.HostKey.Fingerprint(), old.Fingerprint()} {
 				if !strings.Contains(err.Error(), fp) {
 					t.Errorf("error %q does not show fingerprint %s", err, fp)
 				}
 			}
-			if hk.Seen != e.sshd.hostK.Fingerprint() || hk.Expected != old.Fingerprint() {
+			if hk.Seen != e.sshd.HostKey.Fingerprint() || hk.Expected != old.Fingerprint() {
 				t.Errorf("HostKeyError seen %s expected %s", hk.Seen, hk.Expected)
 			}
 			// Run stops on it instead of retrying.
@@ -153,7 +153,7 @@ func TestPollerRefusesChangedHostKey(t *testing.T) {
 
 func TestPollerConnectionDroppedMidDownload(t *testing.T) {
 	e := newEnv(t)
-	px := startProxy(t, e.sshd.addr())
+	px := startProxy(t, e.sshd.Addr())
 	cfg := e.config()
 	cfg.Port = px.port()
 	p := e.poller(t, cfg)
@@ -255,7 +255,7 @@ func TestPollerRefusesFileOverMaxFileSize(t *testing.T) {
 // Run retries a refused connection with backoff, then takes the file on time.
 func TestRunReconnectsAndTakes(t *testing.T) {
 	e := newEnv(t)
-	px := startProxy(t, e.sshd.addr())
+	px := startProxy(t, e.sshd.Addr())
 	px.refuse.Store(true)
 	cfg := e.config()
 	cfg.Port = px.port()

@@ -1,128 +1,22 @@
 package sftp
 
 import (
-	"fmt"
-	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/paklog/integration-hub/adapters/filedrop/filedroptest"
 
 	"github.com/paklog/integration-hub/adapters/filedrop"
 )
 
-// This file runs a real OpenSSH sshd (internal-sftp) for the tests; see startSSHD.
-
-type sshd struct {
-	host   string
-	port   int
-	hostK  filedroptest.SSHKey
-	client filedroptest.SSHKey
-	user   string
-}
-
-// startSSHD starts `sshd -D -e -f cfg` on a free loopback port with a fresh host key
-// and one authorized client key for the current user, and stops it in t.Cleanup.
-// The SFTP user sees the real filesystem (no chroot: ChrootDirectory needs every path
-// component root-owned and not world-writable, which /tmp is not).
-func startSSHD(t *testing.T) *sshd {
-	t.Helper()
-	bin, err := exec.LookPath("sshd")
-	if err != nil {
-		bin = "/usr/sbin/sshd"
-		if _, err := os.Stat(bin); err != nil {
-			filedroptest.SkipOrFail(t, "OpenSSH sshd not found (apt-get install openssh-server)")
-		}
-	}
-	if os.Geteuid() != 0 {
-		filedroptest.SkipOrFail(t, "sshd needs root to run its privilege separation and log users in")
-	}
-	// sshd refuses to start without its privilege separation directory, which the
-	// Debian package creates only when the service is started by systemd.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		filedroptest.SkipOrFail(t, "creating /run/sshd: %v", err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sshd{host: "127.0.0.1", hostK: filedroptest.NewSSHKey(t), client: filedroptest.NewSSHKey(t), user: u.Username}
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	hostKeyFile := write("host_ed25519", s.hostK.PEM)
-	authKeys := write("authorized_keys", ssh.MarshalAuthorizedKey(s.client.Signer.PublicKey()))
-	s.port = filedroptest.FreePort(t)
-	cfg := write("sshd_config", fmt.Appendf(nil, `Port %d
-ListenAddress 127.0.0.1
-HostKey %s
-PidFile none
-AuthorizedKeysFile %s
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-AllowUsers %s
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp
-LogLevel INFO
-`, s.port, hostKeyFile, authKeys, s.user))
-
-	if out, err := exec.Command(bin, "-t", "-f", cfg).CombinedOutput(); err != nil {
-		filedroptest.SkipOrFail(t, "sshd -t rejected the test config: %v: %s", err, out)
-	}
-	var logs filedroptest.SyncBuffer
-	cmd := exec.Command(bin, "-D", "-e", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		filedroptest.SkipOrFail(t, "starting sshd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", logs.String())
-		}
-	})
-	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return s
-		}
-		select {
-		case <-exited:
-			filedroptest.SkipOrFail(t, "sshd exited at start: %s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			filedroptest.SkipOrFail(t, "sshd not listening on %s after 5s: %s", addr, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *sshd) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+// startSSHD runs a real OpenSSH sshd (internal-sftp) for the tests.
+func startSSHD(t *testing.T) *filedroptest.SSHD { return filedroptest.StartSSHD(t) }
 
 // proxy forwards TCP to sshd and can drop connections on demand: after cutAfter bytes
 // from the server (the middle of a download), or at once (refuse).
@@ -199,7 +93,7 @@ func (p *proxy) serve(c net.Conn) {
 
 // env is one partner drop on a real sshd: an inbox, an archive, a sink.
 type env struct {
-	sshd    *sshd
+	sshd    *filedroptest.SSHD
 	inbox   string
 	archive string
 	sink    *filedroptest.DirSink
@@ -221,11 +115,11 @@ func newEnv(t *testing.T) *env {
 // config is a Stable/Archive config pinned by fingerprint, settling on the next poll.
 func (e *env) config() Config {
 	return Config{
-		Host:       e.sshd.host,
-		Port:       e.sshd.port,
-		User:       e.sshd.user,
-		PrivateKey: e.sshd.client.PEM,
-		HostKey:    e.sshd.hostK.Fingerprint(),
+		Host:       e.sshd.Host,
+		Port:       e.sshd.Port,
+		User:       e.sshd.User,
+		PrivateKey: e.sshd.Client.PEM,
+		HostKey:    e.sshd.HostKey.Fingerprint(),
 		Config: filedrop.Config{
 			Partner:    "acme",
 			Dir:        e.inbox,

@@ -189,6 +189,16 @@ func (s *Server) Listen() (net.Addr, error) {
 	return s.ln.Addr(), nil
 }
 
+// Addr is the address the inbox listens on ("" before Listen).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
 // Serve accepts connections until ctx is done or [Server.Close] is called, then shuts
 // down as Close does and returns nil. It returns an error if it cannot listen or
 // accepting fails. Cancelling ctx is a graceful shutdown: an upload being committed

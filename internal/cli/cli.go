@@ -69,7 +69,7 @@ func Root(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringP("config", "c", os.Getenv("PAKLOG_CONFIG"), "configuration file (default: built-in defaults; env PAKLOG_CONFIG)")
-	root.AddCommand(serveCmd(), demoCmd(), importCmd(), dlqCmd(), configCmd(), benchCmd(), ediCmd(), carrierCmd())
+	root.AddCommand(serveCmd(), demoCmd(), importCmd(), dlqCmd(), configCmd(), benchCmd(), ediCmd(), carrierCmd(), partnerCmd(), mapCmd())
 	return root
 }
 

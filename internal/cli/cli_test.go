@@ -720,7 +720,12 @@ func TestDemo(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^CHANNEL\s+ORDER\s+ORDER ID\s+STAGE\s+TRAIL\s+TIME$`),
 		regexp.MustCompile(`(?m)^Dead-letter queue: 0 open entries$`),
-		regexp.MustCompile(`(?m)^All 10 orders reached the end: accepted > routed > packed > labelled > shipped\.$`),
+		regexp.MustCompile(`(?m)^All 12 orders reached the end: accepted > routed > packed > labelled > shipped\.$`),
+		// The partners' 850 files: polled from an SFTP server and uploaded to the inbox;
+		// the 997s go back the same ways, and the polled file is archived.
+		regexp.MustCompile(`(?m)^   demo-sftp: 997_\d{9}\.edi in its SFTP server's /inbound$`),
+		regexp.MustCompile(`(?m)^   demo-inbox: 997_\d{9}\.edi in its /outbound in the hosted inbox$`),
+		regexp.MustCompile(`(?m)^   demo-sftp: SFTP-1001\.edi moved to /archive on its server once the hub had committed it$`),
 		regexp.MustCompile(`(?m)^   forged signature -> 401, nothing stored$`),
 		// UPS fails after two labels; its breaker opens and the others label the rest.
 		regexp.MustCompile(`(?m)^   UPS answered 503 to \d+ label requests; its breaker is open\. Labels sold: UPS 2, FedEx \d+, USPS \d+\.$`),
@@ -729,13 +734,13 @@ func TestDemo(t *testing.T) {
 			t.Errorf("stdout lacks %s:\n%s", want, stdout)
 		}
 	}
-	rows := regexp.MustCompile(`(?m)^(api|csv|shopify)\s+\S+\s+ord_\S+\s+shipped\s+accepted > routed > packed > labelled > shipped\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
-	if len(rows) != 10 {
-		t.Errorf("%d orders shipped in the table, want 10:\n%s", len(rows), stdout)
+	rows := regexp.MustCompile(`(?m)^(api|csv|shopify|edi/sftp|edi/inbox)\s+\S+\s+ord_\S+\s+shipped\s+accepted > routed > packed > labelled > shipped\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
+	if len(rows) != 12 {
+		t.Errorf("%d orders shipped in the table, want 12:\n%s", len(rows), stdout)
 	}
 	labels := regexp.MustCompile(`(?m)^ord_\S+\s+(ups|fedex|usps)-sim\s+\S+\s+\S+\s+(1Z[0-9A-Z]{16}|\d{12}|\d{22})\s+ZPL$`).FindAllString(stdout, -1)
-	if len(labels) != 10 {
-		t.Errorf("%d labels in the table, want 10:\n%s", len(labels), stdout)
+	if len(labels) != 12 {
+		t.Errorf("%d labels in the table, want 12:\n%s", len(labels), stdout)
 	}
 }
 

@@ -65,6 +65,11 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				return fmt.Errorf("starting the carrier simulators: %w", err)
 			}
 			defer sims.Close()
+			files, err := startDemoPartners()
+			if err != nil {
+				return err
+			}
+			defer files.Close()
 			// UPS sells two labels, then answers 503 until the end of the demo: its
 			// breaker opens and the next carrier of each rule takes over.
 			sims.UPS.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship", After: 2})
@@ -81,6 +86,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				if !verbose {
 					c.Log.Level = "warn"
 				}
+				files.configure(c)
 				c.Channels.Shopify.Shops = append(c.Channels.Shopify.Shops, config.Shop{
 					Name: demoShop, Domain: demoShopDomain, Secrets: []config.Secret{config.NewSecret(demoShopSecret)}})
 				if len(c.Carriers.Accounts) == 0 {
@@ -112,7 +118,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			base := "http://" + h.Server.Addr()
 			fmt.Fprintf(out, "PakLog hub on %s, data in %s\n\n", base, dataDir)
 
-			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims)
+			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files)
 			if err != nil {
 				return err
 			}
@@ -146,7 +152,7 @@ type demoOrder struct {
 	trail                          []store.TrailEntry
 }
 
-func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set) (bool, error) {
+func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners) (bool, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var orders []*demoOrder
 
@@ -215,7 +221,14 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	}
 	orders = append(orders, shopOrder)
 
-	fmt.Fprintf(out, "\n4. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
+	fmt.Fprintln(out, "\n4. Partner files: X12 850s by SFTP")
+	fileOrders, err := files.send(ctx, out, h)
+	if err != nil {
+		return false, err
+	}
+	orders = append(orders, fileOrders...)
+
+	fmt.Fprintf(out, "\n5. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
 	deadline := time.Now().Add(timeout)
 	for {
 		done := 0
@@ -263,6 +276,11 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	if err := demoLabels(ctx, out, h, sims); err != nil {
 		return false, err
 	}
+	filesOK, err := files.report(ctx, out, h)
+	if err != nil {
+		return false, err
+	}
+	all = all && filesOK
 	entries, err := h.DLQ.List(ctx, dlq.Filter{Status: dlq.StatusOpen})
 	if err != nil {
 		return false, err
@@ -394,7 +412,7 @@ func demoLabels(ctx context.Context, out io.Writer, h *hub.Hub, sims *simset.Set
 		return err
 	}
 	defer rows.Close()
-	fmt.Fprintln(out, "\n5. Labels bought for the packed shipments (carrier simulators; UPS fails after its 2nd label)")
+	fmt.Fprintln(out, "\n6. Labels bought for the packed shipments (carrier simulators; UPS fails after its 2nd label)")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ORDER ID\tACCOUNT\tSERVICE\tRULE\tTRACKING\tFORMAT")
 	for rows.Next() {

@@ -33,6 +33,8 @@ type Config struct {
 	// Carriers are the carrier accounts labels are bought from and the rules that
 	// choose among them.
 	Carriers Carriers `yaml:"carriers"`
+	// SFTPInbox is the hosted SFTP server partners with an inbox upload to.
+	SFTPInbox SFTPInbox `yaml:"sftp_inbox"`
 }
 
 // Carriers configures label purchase: when the fulfilment core packs a shipment,
@@ -106,6 +108,7 @@ type LabelStore struct {
 // Channels configures the sales channels.
 type Channels struct {
 	Shopify Shopify `yaml:"shopify"`
+	Custom  Custom  `yaml:"custom"`
 }
 
 // Shopify configures the Shopify channel: the shops whose webhooks the hub takes at
@@ -134,6 +137,14 @@ type Partner struct {
 	Name string `yaml:"name"`
 	// X12 is how the hub reads and answers the partner's X12.
 	X12 X12Partner `yaml:"x12"`
+	// SFTP lists the partner's SFTP servers the hub polls for files.
+	SFTP []SFTPPoll `yaml:"sftp"`
+	// FTP lists the partner's FTP servers the hub polls for files.
+	FTP []FTPPoll `yaml:"ftp"`
+	// Inbox lets the partner upload to the hub's hosted SFTP inbox.
+	Inbox Inbox `yaml:"inbox"`
+	// Outbound is how files for the partner (acknowledgements, 856, 945) reach it.
+	Outbound Outbound `yaml:"outbound"`
 }
 
 // X12Partner is a partner's X12 policy.
@@ -270,7 +281,8 @@ func Default() Config {
 			Retry:   CarrierRetry{Attempts: 3, Initial: 200 * ms, Max: 2 * sec, Budget: 8 * sec},
 			Labels:  LabelStore{Workers: 4, ReconcileAfter: 30 * sec},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		SFTPInbox: SFTPInbox{Addr: "127.0.0.1:2222", MaxFileSize: 256 * MiB, IdleTimeout: 5 * minute, After: "archive"},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -354,7 +366,9 @@ func (c *Config) Validate() error {
 		if err := p.X12.Mapping.Validate(); err != nil {
 			v.add(field+".x12.mapping", err.Error())
 		}
+		c.validateFiles(&v, i, p)
 	}
+	c.validateInbox(&v)
 
 	shops := map[string]int{}
 	for i, sh := range c.Channels.Shopify.Shops {
@@ -383,6 +397,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateCarriers(&v)
+	c.validateCustom(&v)
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")

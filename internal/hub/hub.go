@@ -5,13 +5,23 @@ package hub
 
 import (
 	"net/http"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/paklog/integration-hub/adapters/custom"
+	"github.com/paklog/integration-hub/adapters/filedrop"
+	"github.com/paklog/integration-hub/adapters/sftpinbox"
+	"github.com/paklog/integration-hub/internal/partners"
 
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+
 	"github.com/paklog/integration-hub/adapters/shopify"
 	shopifymap "github.com/paklog/integration-hub/transforms/shopify"
-	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,6 +45,10 @@ type Options struct {
 	// Labels adjusts the label service's configuration (the demo's and tests' short
 	// intervals) before it is built.
 	Labels func(*labels.Config)
+	// Delivery adjusts the partner delivery configuration (tests' short backoff).
+	Delivery func(*partners.DeliveryConfig)
+	// PartnerBreaker replaces the partner endpoints' breaker settings.
+	PartnerBreaker *partners.BreakerSettings
 }
 
 // Hub is a configured, not yet running hub.
@@ -46,9 +60,19 @@ type Hub struct {
 	Server *server.Server
 	DLQ    *dlq.Console
 	// Labels buys carrier labels; nil when no carrier account is configured.
-	Labels   *labels.Service
-	Registry *prometheus.Registry
-	Log      *slog.Logger
+	Labels *labels.Service
+	// Inbox is the hosted SFTP inbox; nil when no partner has one.
+	Inbox *sftpinbox.Server
+	// Pollers poll the partners' SFTP and FTP servers.
+	Pollers []partners.Poller
+	// Delivery puts files to partners (its workers run when a partner has an outbound
+	// section).
+	Delivery *partners.Delivery
+	// PartnerHealth is what each partner endpoint last did (/readyz).
+	PartnerHealth *partners.Health
+	files         sync.WaitGroup
+	Registry      *prometheus.Registry
+	Log           *slog.Logger
 }
 
 // EDIConfig turns the configured partners into the EDI handler's policies. Partners
@@ -166,13 +190,18 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI), string(canonical.ChannelShopify))...)
+	r.DeclareTopics(intake.Topics(string(canonical.ChannelAPI), string(canonical.ChannelCSV), string(canonical.ChannelEDI), string(canonical.ChannelShopify), string(canonical.ChannelCustom))...)
 	if opts.Register != nil {
 		if err := opts.Register(ctx, r); err != nil {
 			return err
 		}
 	}
-	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std()}, h.Log)
+	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std(),
+		SpoolDir: filepath.Join(cfg.DataDir(), "spool")}, h.Log)
+	if err := h.buildPartners(r, opts); err != nil {
+		h.closePartial()
+		return err
+	}
 	var shopifyWebhooks *shopify.Webhooks
 	if shops := cfg.Channels.Shopify.Shops; len(shops) > 0 {
 		wc := shopify.Config{Shops: map[string]shopify.Shop{}, MaxBody: int64(cfg.HTTP.MaxBodyBytes)}
@@ -185,9 +214,18 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		}
 		var err error
 		if shopifyWebhooks, err = shopify.New(wc, h.Intake, h.Log); err != nil {
-			h.Intake.Close()
+			h.closePartial()
 			return err
 		}
+	}
+	var customHooks http.Handler
+	if cc := config.CustomConfig(cfg); len(cc.Channels) > 0 {
+		hooks, err := custom.New(cc, h.Intake, h.Log)
+		if err != nil {
+			h.closePartial()
+			return err
+		}
+		customHooks = hooks
 	}
 	h.Server = server.New(server.Config{
 		Addr:            cfg.HTTP.Addr,
@@ -195,13 +233,63 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
 		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
-	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks),
-		Labels: labelFiles(h.Labels)})
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks), Custom: customHooks,
+		Labels: labelFiles(h.Labels), Checks: h.PartnerHealth.Checks})
 	if err := h.Server.Listen(); err != nil {
-		h.Intake.Close()
+		h.closePartial()
 		return fmt.Errorf("listening on %s (http.addr): %w", cfg.HTTP.Addr, err)
 	}
 	return nil
+}
+
+// buildPartners builds the partners' file exchange: the hosted inbox (listening at
+// once, so a taken port fails the start), the pollers and the delivery service.
+func (h *Hub) buildPartners(r *router.Router, opts Options) error {
+	cfg := h.Config
+	h.PartnerHealth = partners.NewHealth()
+	m, err := partners.NewMetrics(h.Registry)
+	if err != nil {
+		return err
+	}
+	sink := filedrop.IntakeSink{Intake: h.Intake}
+	if ic, ok := config.InboxConfig(cfg); ok {
+		if h.Inbox, err = sftpinbox.New(ic, sink, h.Log.With("adapter", "sftpinbox")); err != nil {
+			return err
+		}
+		addr, err := h.Inbox.Listen()
+		if err != nil {
+			return fmt.Errorf("sftp inbox on %s (sftp_inbox.addr): %w", ic.Addr, err)
+		}
+		h.Log.Info("sftp inbox listening", "addr", addr.String(), "host_key", ssh.FingerprintSHA256(h.Inbox.HostKey()))
+	}
+	bs := partners.DefaultBreaker
+	if opts.PartnerBreaker != nil {
+		bs = *opts.PartnerBreaker
+	}
+	if h.Pollers, err = partners.BuildPollers(cfg, sink, h.PartnerHealth, m, bs, h.Log); err != nil {
+		return err
+	}
+	targets, err := partners.Targets(cfg, h.Inbox)
+	if err != nil {
+		return err
+	}
+	// The delivery handlers always run (they skip partners without an outbound
+	// section): a consumer group that started only when the first outbound section
+	// appeared would read the topics from the start and send every old acknowledgement.
+	dc := partners.DeliveryConfig{Targets: targets, Breaker: bs}
+	if opts.Delivery != nil {
+		opts.Delivery(&dc)
+	}
+	h.Delivery = partners.NewDelivery(dc, h.Store, r, h.PartnerHealth, m, h.Log)
+	return h.Delivery.Register(r)
+}
+
+// closePartial releases what build opened when it fails halfway.
+func (h *Hub) closePartial() {
+	if h.Inbox != nil {
+		h.Inbox.Close()
+	}
+	h.Intake.Close()
 }
 
 // Run runs the router and the HTTP server until ctx ends, then shuts down in order:
@@ -227,6 +315,34 @@ func (h *Hub) Run(ctx context.Context) error {
 			return h.Labels.Run(gctx)
 		})
 	}
+	if h.Delivery != nil && h.Delivery.Active() {
+		g.Go(func() error {
+			select {
+			case <-h.Router.Running():
+			case <-gctx.Done():
+				return nil
+			}
+			return h.Delivery.Run(gctx)
+		})
+	}
+	// The file adapters feed the intake: they stop before it closes, also when the
+	// HTTP server fails on its own.
+	fctx, stopFiles := context.WithCancel(gctx)
+	h.files.Go(func() {
+		select {
+		case <-h.Router.Running():
+		case <-fctx.Done():
+			return
+		}
+		partners.RunPollers(fctx, h.Pollers, h.Log)
+	})
+	if h.Inbox != nil {
+		h.files.Go(func() {
+			if err := h.Inbox.Serve(fctx); err != nil && fctx.Err() == nil {
+				h.Log.Error("sftp inbox stopped", "error", err)
+			}
+		})
+	}
 	g.Go(func() error {
 		select {
 		case <-h.Router.Running():
@@ -235,6 +351,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		h.Log.Info("paklog hub ready", "addr", "http://"+h.Server.Addr(), "store", h.Store.Dialect(), "handlers", len(h.Router.Handlers()))
 		err := h.Server.Serve(gctx)
+		stopFiles()
+		h.files.Wait()
 		h.Intake.Close()
 		if cerr := h.Router.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -258,7 +376,7 @@ func (h *Hub) Run(ctx context.Context) error {
 
 // Close releases a hub that never ran.
 func (h *Hub) Close() error {
-	h.Intake.Close()
+	h.closePartial()
 	return h.Store.Close()
 }
 

@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -43,8 +44,13 @@ type Deps struct {
 	Running func() bool
 	// Shopify takes the shops' webhooks; nil when no shop is configured.
 	Shopify http.Handler
+	// Custom takes the custom platforms' webhooks; nil when none is configured.
+	Custom http.Handler
 	// Labels serves label files; nil when no carrier account is configured.
 	Labels LabelFiles
+	// Checks adds detail to /readyz that does not make the hub unready (partner
+	// endpoints: one partner's dead server does not stop the hub serving the others).
+	Checks func() map[string]string
 	Log    *slog.Logger
 }
 
@@ -117,6 +123,7 @@ func (s *Server) routes() []route {
 		hf("POST /api/v1/dlq/{id}/replay", s.dlqReplay),
 		hf("GET /api/v1/labels/{id}", s.label),
 		{"POST /webhooks/shopify", s.shopify()},
+		{"POST /webhooks/custom/{channel}", s.custom()},
 	}
 }
 
@@ -163,6 +170,16 @@ func (s *Server) shopify() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
 			Detail: "no Shopify shop is configured (channels.shopify.shops)"})
+	})
+}
+
+func (s *Server) custom() http.Handler {
+	if s.deps.Custom != nil {
+		return s.deps.Custom
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no custom channel is configured (channels.custom.channels)"})
 	})
 }
 
@@ -231,6 +248,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Running == nil || !s.deps.Running() {
 		checks["router"] = "not running"
 		status = http.StatusServiceUnavailable
+	}
+	if s.deps.Checks != nil {
+		maps.Copy(checks, s.deps.Checks())
 	}
 	httpapi.WriteJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 }

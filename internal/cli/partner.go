@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
+	"github.com/paklog/integration-hub/adapters/ftp"
+	"github.com/paklog/integration-hub/adapters/sftp"
+	"github.com/paklog/integration-hub/internal/config"
+)
+
+func partnerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "partner",
+		Short: "Check a trading partner's endpoints",
+		Long:  `Onboarding tools for the trading partners in the configuration (partners).`,
+	}
+	cmd.AddCommand(partnerTestCmd())
+	return cmd
+}
+
+// endpointCheck is one endpoint `partner test` visits.
+type endpointCheck struct {
+	label string // "sftp[0] poll", "outbound sftp"
+	dial  filedrop.Dialer
+	list  string // directory to list
+	probe string // directory to write the probe file into; "" skips that step
+	why   string // why the probe is skipped
+}
+
+func partnerTestCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "test NAME",
+		Short: "Connect to each of a partner's file endpoints, with a verdict per step",
+		Long: `Check every SFTP and FTP endpoint of one partner: connect (verifying the pinned SFTP
+host key or the FTPS certificate), list the directory the hub reads or writes, and write
+and remove a probe file (.paklog-probe-*) where the hub itself writes: the archive
+directory of a polled endpoint that archives, and the outbound directory. Nothing is
+taken from the partner's directories. Each step prints PASS, FAIL or SKIP; exit 0 when
+nothing failed, 1 otherwise.`,
+		Example: `  paklog partner test acme --config hub.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			p, err := findPartner(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			checks, err := partnerChecks(p)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Partner %s\n", p.Name)
+			if len(p.Inbox.AuthorizedKeys) > 0 {
+				fmt.Fprintf(out, "  INFO  inbox: %d key(s) may log in to the hosted SFTP inbox at %s\n", len(p.Inbox.AuthorizedKeys), cfg.SFTPInbox.Addr)
+			}
+			if len(checks) == 0 {
+				fmt.Fprintln(out, "  The partner has no SFTP or FTP endpoint to test.")
+				return nil
+			}
+			failed := false
+			for _, c := range checks {
+				if !runChecks(cmd.Context(), out, c) {
+					failed = true
+				}
+			}
+			if failed {
+				return &exitError{code: 1, msg: "partner test failed"}
+			}
+			fmt.Fprintln(out, "All steps passed.")
+			return nil
+		},
+	}
+	return cmd
+}
+
+func findPartner(cfg config.Config, name string) (config.Partner, error) {
+	var names []string
+	for _, p := range cfg.Partners {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return config.Partner{}, fmt.Errorf("no partner %q: the configuration has none (partners; see paklog config example)", name)
+	}
+	return config.Partner{}, fmt.Errorf("no partner %q; configured: %s", name, strings.Join(names, ", "))
+}
+
+func partnerChecks(p config.Partner) ([]endpointCheck, error) {
+	var out []endpointCheck
+	add := func(label string, d filedrop.Dialer, fc filedrop.Config) {
+		c := endpointCheck{label: label, dial: d, list: fc.Dir}
+		switch fc.WithDefaults().After {
+		case filedrop.Archive:
+			c.probe = fc.ArchiveDir
+		default:
+			c.why = "the hub only reads here and " + string(fc.WithDefaults().After) + "s what it took"
+		}
+		out = append(out, c)
+	}
+	for i, e := range p.SFTP {
+		sc := config.SFTPPollConfig(p, e)
+		d, err := sftp.NewDialer(sc)
+		if err != nil {
+			return nil, err
+		}
+		add(fmt.Sprintf("sftp[%d] %s:%d", i, e.Host, sc.WithDefaults().Port), d, sc.Config)
+	}
+	for i, e := range p.FTP {
+		fc, err := config.FTPPollConfig(p, e)
+		if err != nil {
+			return nil, err
+		}
+		d, err := ftp.NewDialer(fc)
+		if err != nil {
+			return nil, err
+		}
+		add(fmt.Sprintf("ftp[%d] %s:%d", i, e.Host, fc.WithDefaults().Port), d, fc.Config)
+	}
+	switch p.Outbound.Via {
+	case config.ViaSFTP:
+		sc := config.OutboundSFTPConfig(p)
+		d, err := sftp.NewDialer(sc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, endpointCheck{label: fmt.Sprintf("outbound sftp %s:%d", sc.Host, sc.WithDefaults().Port), dial: d, list: sc.Dir, probe: sc.Dir})
+	case config.ViaFTP:
+		fc, err := config.OutboundFTPConfig(p)
+		if err != nil {
+			return nil, err
+		}
+		d, err := ftp.NewDialer(fc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, endpointCheck{label: fmt.Sprintf("outbound ftp %s:%d", fc.Host, fc.WithDefaults().Port), dial: d, list: fc.Dir, probe: fc.Dir})
+	}
+	return out, nil
+}
+
+// runChecks runs connect, list and probe on one endpoint; false when a step failed.
+func runChecks(parent context.Context, out io.Writer, c endpointCheck) bool {
+	fmt.Fprintf(out, "  %s\n", c.label)
+	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
+	defer cancel()
+	step := func(name string, fn func() (string, error)) bool {
+		start := time.Now()
+		detail, err := fn()
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			fmt.Fprintf(out, "    FAIL  %-8s %s (%s)\n          %s\n", name, endpointAdvice(err), took, err)
+			return false
+		}
+		fmt.Fprintf(out, "    PASS  %-8s %s (%s)\n", name, detail, took)
+		return true
+	}
+	var fsys filedrop.FS
+	if !step("connect", func() (string, error) {
+		var err error
+		fsys, err = c.dial.Dial(ctx)
+		return "connected, server identity verified, logged in", err
+	}) {
+		return false
+	}
+	defer fsys.Close()
+	ok := step("list", func() (string, error) {
+		es, err := fsys.List(ctx, c.list)
+		return fmt.Sprintf("%s holds %d entries", c.list, len(es)), err
+	})
+	if c.probe == "" {
+		fmt.Fprintf(out, "    SKIP  %-8s %s\n", "probe", c.why)
+		return ok
+	}
+	w, writable := fsys.(filedrop.WriteFS)
+	if !writable {
+		return ok
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	name := path.Join(c.probe, ".paklog-probe-"+hex.EncodeToString(rnd[:]))
+	return step("probe", func() (string, error) {
+		if _, err := w.Put(ctx, name, strings.NewReader("paklog partner test\n")); err != nil {
+			return "", fmt.Errorf("writing %s: %w", name, err)
+		}
+		if err := w.Remove(ctx, name); err != nil {
+			return "", fmt.Errorf("removing %s (remove it by hand): %w", name, err)
+		}
+		return "wrote and removed " + name, nil
+	}) && ok
+}
+
+// endpointAdvice says what a failed step means for the operator.
+func endpointAdvice(err error) string {
+	var hk *sftp.HostKeyError
+	var ce *ftp.CertificateError
+	switch {
+	case errors.As(err, &hk):
+		return "the server's host key is not the pinned one: confirm the new key with the partner, then update host_key"
+	case errors.As(err, &ce):
+		return "the server's certificate is not trusted: check ca_cert_file, cert_fingerprint and server_name"
+	case errors.Is(err, filedrop.ErrConnection):
+		return "the server could not be reached or refused the login: check host, port, user and key or password"
+	}
+	return "the server refused the operation: check the directory and the account's permissions"
+}

@@ -1,0 +1,462 @@
+package partners
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/sony/gobreaker"
+
+	"github.com/paklog/integration-hub/adapters/filedrop"
+	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/router"
+)
+
+// Handler names of the delivery handlers, and the outbound topic of EDI files.
+const (
+	HandlerAcks      = "deliver.acks"
+	HandlerEDI       = "deliver.edi"
+	TopicOutboundEDI = router.TopicOutboundPrefix + "edi"
+)
+
+// MetaDeliveryName is the file name a delivery was given, and MetaDeliveryID its row;
+// both are kept on a DLQ entry, so a replay restarts the same delivery under the same
+// name.
+const (
+	MetaDeliveryName = "delivery_name"
+	MetaDeliveryID   = "delivery_id"
+)
+
+// Delivery states.
+const (
+	StatePending   = "pending"
+	StateWorking   = "working"
+	StateDelivered = "delivered"
+	StateParked    = "parked"
+)
+
+// Target puts a file where a partner takes it from.
+type Target interface {
+	// Put writes the file and returns where it now is.
+	Put(ctx context.Context, name string, r io.Reader) (string, error)
+	// Via is "sftp", "ftp" or "inbox".
+	Via() string
+}
+
+// DeliveryConfig tunes delivery.
+type DeliveryConfig struct {
+	// Targets by partner; partners without one get nothing delivered.
+	Targets map[string]Target
+	// Workers put files at once (default 2).
+	Workers int
+	// Attempts before a transiently failing file is parked (default 8).
+	Attempts int
+	// Initial and Max bound the backoff between attempts (defaults 2s and 5m),
+	// full jitter.
+	Initial, Max time.Duration
+	// Lease is how long a worker owns a delivery before another may take it over
+	// (default 5m).
+	Lease time.Duration
+	// Poll is how often workers look for due deliveries when not woken (default 1s).
+	Poll time.Duration
+	// Breaker per partner target (default DefaultBreaker).
+	Breaker BreakerSettings
+}
+
+func (c DeliveryConfig) withDefaults() DeliveryConfig {
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 8
+	}
+	if c.Initial <= 0 {
+		c.Initial = 2 * time.Second
+	}
+	if c.Max <= 0 {
+		c.Max = 5 * time.Minute
+	}
+	if c.Lease <= 0 {
+		c.Lease = 5 * time.Minute
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Breaker.Failures == 0 {
+		c.Breaker = DefaultBreaker
+	}
+	return c
+}
+
+// Delivery puts outbound files (edi.acks, outbound.edi) to the partners: the handlers
+// record each file in the consumer's transaction; workers put them outside any
+// transaction, retry what a retry can fix, and park the rest in the DLQ.
+type Delivery struct {
+	cfg      DeliveryConfig
+	store    *store.Store
+	router   *router.Router
+	health   *Health
+	metrics  *Metrics
+	log      *slog.Logger
+	breakers map[string]*gobreaker.CircuitBreaker
+	wake     chan struct{}
+}
+
+// NewDelivery builds the delivery service.
+func NewDelivery(cfg DeliveryConfig, st *store.Store, r *router.Router, h *Health, m *Metrics, log *slog.Logger) *Delivery {
+	cfg = cfg.withDefaults()
+	d := &Delivery{cfg: cfg, store: st, router: r, health: h, metrics: m, log: log, breakers: map[string]*gobreaker.CircuitBreaker{},
+		wake: make(chan struct{}, 1)}
+	for partner := range cfg.Targets {
+		d.breakers[partner] = newBreaker(partner+"/outbound", partner, "outbound", cfg.Breaker, m, log)
+		h.Register(partner, "outbound")
+	}
+	return d
+}
+
+// Active reports whether some partner has a delivery target: the workers have work.
+func (d *Delivery) Active() bool { return len(d.cfg.Targets) > 0 }
+
+// Register subscribes the delivery handlers.
+func (d *Delivery) Register(r *router.Router) error {
+	if err := r.Handle(HandlerAcks, router.TopicEDIAcks, d.handle(HandlerAcks, router.TopicEDIAcks)); err != nil {
+		return err
+	}
+	return r.Handle(HandlerEDI, TopicOutboundEDI, d.handle(HandlerEDI, TopicOutboundEDI))
+}
+
+func (d *Delivery) handle(handler, topic string) router.Handler {
+	return func(ctx context.Context, tx *router.Tx, msg *message.Message) error {
+		partner := msg.Metadata.Get(router.MetaPartner)
+		t, ok := d.cfg.Targets[partner]
+		if !ok {
+			d.log.Debug("no outbound delivery configured for the partner; the file stays on its topic", "partner", partner, "topic", topic, "message_uuid", msg.UUID)
+			return nil
+		}
+		name := msg.Metadata.Get(MetaDeliveryName)
+		if name == "" {
+			name = FileName(msg.Payload, msg.UUID)
+		}
+		id := msg.UUID
+		if prev := msg.Metadata.Get(MetaDeliveryID); prev != "" {
+			id = prev // a replay from the DLQ: the parked delivery starts over
+		}
+		md, err := json.Marshal(msg.Metadata)
+		if err != nil {
+			return err
+		}
+		now := store.Now()
+		// A redelivered message is the same delivery; a replay of a parked one starts it
+		// over.
+		res, err := tx.Exec(`INSERT INTO deliveries (id, partner, via, name, handler, topic, payload, metadata, state, next_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET state = ?, attempts = 0, next_at = ?, updated_at = ?, last_error = '' WHERE deliveries.state = ?`,
+			id, partner, t.Via(), name, handler, topic, msg.Payload, string(md), StatePending, now, now, now,
+			StatePending, now, now, StateParked)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 && msg.Metadata.Get(MetaDeliveryID) != "" {
+			d.log.Warn("a replayed delivery is not parked (already pending or delivered); nothing to do", "partner", partner, "delivery_id", id, "name", name)
+		}
+		d.nudge()
+		return nil
+	}
+}
+
+func (d *Delivery) nudge() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the workers until ctx ends.
+func (d *Delivery) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	for range d.cfg.Workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			d.work(ctx)
+		}()
+	}
+	for range d.cfg.Workers {
+		<-done
+	}
+	return nil
+}
+
+func (d *Delivery) work(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		for {
+			did, err := d.once(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("delivering partner files", "error", err)
+			}
+			if !did || ctx.Err() != nil {
+				break
+			}
+		}
+		d.updatePending(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+type deliveryRow struct {
+	id, partner, via, name, handler, topic, metadata string
+	payload                                          []byte
+	attempts                                         int
+	owner                                            string
+}
+
+// once claims one due delivery and works it; did is false when none was due.
+func (d *Delivery) once(ctx context.Context) (did bool, err error) {
+	row, err := d.claim(ctx)
+	if err != nil || row == nil {
+		return false, err
+	}
+	return true, d.deliver(ctx, row)
+}
+
+func (d *Delivery) claim(ctx context.Context) (*deliveryRow, error) {
+	now := store.Now()
+	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT id FROM deliveries
+		WHERE (state = ? AND next_at <= ?) OR (state = ? AND lease_until < ?) ORDER BY next_at LIMIT 8`),
+		StatePending, now, StateWorking, now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var tok [8]byte
+	crand.Read(tok[:])
+	owner := hex.EncodeToString(tok[:])
+	for _, id := range ids {
+		res, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, lease_until = ?, lease_owner = ?, updated_at = ?
+			WHERE id = ? AND ((state = ? AND next_at <= ?) OR (state = ? AND lease_until < ?))`),
+			StateWorking, now.Add(d.cfg.Lease), owner, now, id, StatePending, now, StateWorking, now)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue
+		}
+		r := &deliveryRow{owner: owner}
+		err = d.store.ReadDB().QueryRowContext(ctx, d.store.Rebind(`SELECT id, partner, via, name, handler, topic, metadata, payload, attempts
+			FROM deliveries WHERE id = ?`), id).Scan(&r.id, &r.partner, &r.via, &r.name, &r.handler, &r.topic, &r.metadata, &r.payload, &r.attempts)
+		return r, err
+	}
+	return nil, nil
+}
+
+func (d *Delivery) deliver(ctx context.Context, r *deliveryRow) error {
+	t, ok := d.cfg.Targets[r.partner]
+	if !ok {
+		return d.park(ctx, r, fault.AsPermanent(fmt.Errorf("partner %q has no outbound delivery configured any more", r.partner)))
+	}
+	cb := d.breakers[r.partner]
+	putCtx, cancel := context.WithTimeout(ctx, d.cfg.Lease/2) // a stalled server must not hold the worker
+	v, err := cb.Execute(func() (any, error) {
+		p, err := t.Put(putCtx, r.name, bytes.NewReader(r.payload))
+		return p, err
+	})
+	cancel()
+	stopping := ctx.Err() != nil
+	// What was done is recorded even when the hub is stopping.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	switch {
+	case err != nil && stopping:
+		// Interrupted by the shutdown: not an attempt; hand the delivery back.
+		return d.reschedule(ctx, r, r.attempts, 0, "interrupted by a shutdown")
+	case err == nil:
+		remote := v.(string)
+		d.health.OK(r.partner, "outbound")
+		d.metrics.up.WithLabelValues(r.partner, "outbound").Set(1)
+		d.metrics.lastOK.WithLabelValues(r.partner, "outbound").SetToCurrentTime()
+		d.metrics.delivered.WithLabelValues(r.partner, r.via, "delivered").Inc()
+		d.log.Info("file delivered to partner", "partner", r.partner, "via", r.via, "path", remote, "bytes", len(r.payload), "message_uuid", r.id)
+		now := store.Now()
+		_, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
+			attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
+		return err
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		// Not an attempt: the partner's server is known to be down; wait for the breaker.
+		d.metrics.delivered.WithLabelValues(r.partner, r.via, "deferred").Inc()
+		return d.reschedule(ctx, r, r.attempts, max(d.cfg.Breaker.OpenFor, time.Second), "waiting for the partner's server: circuit breaker open")
+	}
+	d.metrics.up.WithLabelValues(r.partner, "outbound").Set(0)
+	if errors.Is(err, filedrop.ErrPermanent) {
+		// The server is not the one configured (a changed host key or certificate):
+		// nothing is put there until a person checks; the files wait, without using
+		// up their attempts.
+		d.health.Failed(r.partner, "outbound", err, true)
+		d.log.Error("partner server identity changed; deliveries held until the configuration is fixed", "partner", r.partner, "error", err)
+		return d.reschedule(ctx, r, r.attempts, d.cfg.Max, err.Error())
+	}
+	d.health.Failed(r.partner, "outbound", err, false)
+	if fault.ClassOf(err) != fault.Transient {
+		return d.park(ctx, r, err)
+	}
+	attempts := r.attempts + 1
+	if attempts >= d.cfg.Attempts {
+		return d.park(ctx, r, fmt.Errorf("gave up after %d attempts: %w", attempts, err))
+	}
+	wait := d.backoff(attempts)
+	d.metrics.delivered.WithLabelValues(r.partner, r.via, "retry").Inc()
+	d.log.Warn("partner delivery failed; will retry", "partner", r.partner, "name", r.name, "attempt", attempts, "retry_in", wait, "error", err)
+	return d.reschedule(ctx, r, attempts, wait, err.Error())
+}
+
+// backoff is the wait before attempt n+1: equal jitter (half the cap plus a random
+// part of the other half) under an exponential cap.
+func (d *Delivery) backoff(n int) time.Duration {
+	limit := d.cfg.Initial << min(n-1, 20)
+	if limit > d.cfg.Max || limit <= 0 {
+		limit = d.cfg.Max
+	}
+	return limit/2 + rand.N(limit/2+1)
+}
+
+func (d *Delivery) reschedule(ctx context.Context, r *deliveryRow, attempts int, wait time.Duration, why string) error {
+	now := store.Now()
+	_, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_error = ?, lease_until = NULL,
+		updated_at = ? WHERE id = ? AND lease_owner = ?`), StatePending, attempts, now.Add(wait), why, now, r.id, r.owner)
+	return err
+}
+
+// park parks the delivery in the DLQ, where a replay puts the same name again.
+func (d *Delivery) park(ctx context.Context, r *deliveryRow, cause error) error {
+	d.metrics.delivered.WithLabelValues(r.partner, r.via, "parked").Inc()
+	d.log.Error("partner delivery parked in the DLQ", "partner", r.partner, "name", r.name, "error", cause)
+	var md message.Metadata
+	if err := json.Unmarshal([]byte(r.metadata), &md); err != nil {
+		md = message.Metadata{}
+	}
+	class := fault.ClassOf(cause)
+	if class == fault.Transient {
+		class = fault.Permanent // retries exhausted
+	}
+	return d.store.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, last_error = ?, lease_until = NULL, updated_at = ?
+			WHERE id = ? AND lease_owner = ?`), StateParked, r.attempts+1, cause.Error(), store.Now(), r.id, r.owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // taken over by another worker
+		}
+		return d.router.Park(tx, r.payload, md, router.Parked{Handler: r.handler, Topic: r.topic,
+			Reason: fmt.Sprintf("delivering %s to partner %s by %s: %v", r.name, r.partner, r.via, cause), Class: class,
+			Chain: fault.Chain(cause), Attempts: r.attempts + 1, MessageID: r.id,
+			Extra: map[string]string{MetaDeliveryName: r.name, MetaDeliveryID: r.id, router.MetaReplayFreshKey: "1"}})
+	})
+}
+
+func (d *Delivery) updatePending(ctx context.Context) {
+	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT partner, COUNT(*) FROM deliveries WHERE state IN (?, ?) GROUP BY partner`),
+		StatePending, StateWorking)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var p string
+		var n int
+		if rows.Scan(&p, &n) == nil {
+			d.metrics.pending.WithLabelValues(p).Set(float64(n))
+			seen[p] = true
+		}
+	}
+	for p := range d.cfg.Targets {
+		if !seen[p] {
+			d.metrics.pending.WithLabelValues(p).Set(0)
+		}
+	}
+}
+
+// DeliveryState is one delivery as `paklog` and tests see it.
+type DeliveryState struct {
+	ID, Partner, Via, Name, State, LastError, RemotePath string
+	Attempts                                             int
+}
+
+// Deliveries lists the deliveries of partner ("" for all), oldest first.
+func (d *Delivery) Deliveries(ctx context.Context, partner string) ([]DeliveryState, error) {
+	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT id, partner, via, name, state, last_error, remote_path, attempts
+		FROM deliveries WHERE ? = '' OR partner = ? ORDER BY created_at, id`), partner, partner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DeliveryState
+	for rows.Next() {
+		var s DeliveryState
+		if err := rows.Scan(&s.ID, &s.Partner, &s.Via, &s.Name, &s.State, &s.LastError, &s.RemotePath, &s.Attempts); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// FileName names an outbound X12 file after its first transaction set and its
+// interchange control number ("997_000000123.edi", "TA1_000000007.edi"), which the
+// hub keeps gap-free per partner; files it cannot read are named after the message.
+func FileName(payload []byte, uuid string) string {
+	s := string(payload[:min(len(payload), 4096)])
+	if len(s) >= 106 && strings.HasPrefix(s, "ISA") {
+		sep := s[3:4]
+		f := strings.Split(s[:106], sep)
+		if len(f) >= 17 {
+			ctrl := strings.TrimSpace(f[13])
+			kind := "X12"
+			for seg := range strings.SplitSeq(s[106:], s[105:106]) {
+				seg = strings.TrimSpace(seg)
+				if strings.HasPrefix(seg, "ST"+sep) && len(seg) >= 6 {
+					kind = seg[3:6]
+					break
+				}
+				if strings.HasPrefix(seg, "TA1"+sep) {
+					kind = "TA1"
+					break
+				}
+			}
+			if strings.Trim(kind, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+				kind = "X12"
+			}
+			if ctrl != "" && strings.Trim(ctrl, "0123456789") == "" {
+				return kind + "_" + ctrl + ".edi"
+			}
+		}
+	}
+	return "paklog_" + uuid + ".edi"
+}
