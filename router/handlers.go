@@ -43,13 +43,18 @@ func NormalizeCanonicalOrder(ctx context.Context, tx *Tx, msg *message.Message) 
 	if err != nil {
 		return fault.AsValidation(fmt.Errorf("message %s is not a valid %s: %w", msg.UUID, canonical.SchemaOrder, err))
 	}
-	return tx.routeOrder(o, msg.Payload)
+	return tx.routeOrder(ctx, o, msg.Payload)
 }
 
 // routeOrder publishes an order that has its hub id (body is its JSON) to the topic
 // RouteOrder picks, and records the routed stage. The idempotency key is the order
-// id: whatever path an order takes twice, the core sees it once.
-func (tx *Tx) routeOrder(o canonical.Order, body []byte) error {
+// id: whatever path an order takes twice, the core sees it once. The order is kept as
+// released for what goes back to the source when it ships (an 856 repeats the
+// order's parties and lines).
+func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte) error {
+	if err := tx.Store().SaveOrder(ctx, tx, o.OrderID, body); err != nil {
+		return err
+	}
 	out := message.NewMessage(watermill.NewUUID(), body)
 	out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
 	out.Metadata.Set(MetaOrderID, o.OrderID)
@@ -79,7 +84,7 @@ func (tx *Tx) releaseOrder(ctx context.Context, o canonical.Order, detail string
 	if err := tx.Trail(id, store.StageAccepted, detail); err != nil {
 		return id, false, err
 	}
-	return id, true, tx.routeOrder(o, body)
+	return id, true, tx.routeOrder(ctx, o, body)
 }
 
 // requestCancel publishes a cancel of an order the hub has (c.OrderID set) to

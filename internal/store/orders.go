@@ -27,13 +27,14 @@ const (
 	StageDeadLettered    = "dead_lettered"    // a handler parked it in the DLQ
 	StageReplayed        = "replayed"         // an operator replayed it from the DLQ
 	StageCancelRequested = "cancel_requested" // the source asked to cancel it (sent to fulfilment.cancellations)
+	StageConfirmed       = "confirmed"        // the source was told it shipped (a fulfilment, a Magento shipment, an 856/945 delivered)
 )
 
 // stageRank orders the progress stages; the fulfilment core's events (packed,
 // shipped) are recorded by separate consumers, so they can be recorded out of order.
-var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageLabelled: 4, StageShipped: 5}
+var stageRank = map[string]int{StageAccepted: 1, StageRouted: 2, StagePacked: 3, StageLabelled: 4, StageShipped: 5, StageConfirmed: 6}
 
-// StageOrder is the position of a progress stage (accepted 1 … shipped 5), 0 for
+// StageOrder is the position of a progress stage (accepted 1 … confirmed 6), 0 for
 // others; for showing a trail in the order an order moves.
 func StageOrder(stage string) int { return stageRank[stage] }
 
@@ -222,4 +223,66 @@ func (s *Store) NewerVersion(ctx context.Context, q Execer, ref OrderRef, update
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// SaveOrder keeps the order as released, as part of q's transaction.
+func (s *Store) SaveOrder(ctx context.Context, q Execer, orderID string, payload []byte) error {
+	_, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO orders (order_id, payload, released_at) VALUES (?, ?, ?)
+		ON CONFLICT (order_id) DO NOTHING`), orderID, payload, Now())
+	if err != nil {
+		return fmt.Errorf("keeping order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// ReleasedOrder returns the order as the hub released it (paklog.order.v1 JSON), or
+// ErrNotFound.
+func (s *Store) ReleasedOrder(ctx context.Context, q Execer, orderID string) ([]byte, error) {
+	var b []byte
+	err := q.QueryRowContext(ctx, s.Rebind(`SELECT payload FROM orders WHERE order_id = ?`), orderID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading order %s: %w", orderID, err)
+	}
+	return b, nil
+}
+
+// OrderRefOf returns where the hub's order came from, or ErrNotFound.
+func (s *Store) OrderRefOf(ctx context.Context, q Execer, orderID string) (OrderRef, error) {
+	var ref OrderRef
+	err := q.QueryRowContext(ctx, s.Rebind(`SELECT channel, partner, external_id FROM order_ids WHERE order_id = ?`), orderID).
+		Scan(&ref.Channel, &ref.Partner, &ref.ExternalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ref, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+	}
+	if err != nil {
+		return ref, fmt.Errorf("looking up the source of order %s: %w", orderID, err)
+	}
+	return ref, nil
+}
+
+// Checkpoint returns the saved value of the named checkpoint, "" when none was saved.
+func (s *Store) Checkpoint(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.DB().QueryRowContext(ctx, s.Rebind(`SELECT value FROM checkpoints WHERE name = ?`), name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading checkpoint %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// SaveCheckpoint stores the named checkpoint durably.
+func (s *Store) SaveCheckpoint(ctx context.Context, name, value string) error {
+	now := Now()
+	_, err := s.DB().ExecContext(ctx, s.Rebind(`INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), name, value, now)
+	if err != nil {
+		return fmt.Errorf("saving checkpoint %s: %w", name, err)
+	}
+	return nil
 }
