@@ -140,8 +140,7 @@ func (d *Delivery) Register(r *router.Router) error {
 func (d *Delivery) handle(handler, topic string) router.Handler {
 	return func(ctx context.Context, tx *router.Tx, msg *message.Message) error {
 		partner := msg.Metadata.Get(router.MetaPartner)
-		t, ok := d.cfg.Targets[partner]
-		if !ok {
+		if _, ok := d.cfg.Targets[partner]; !ok {
 			d.log.Debug("no outbound delivery configured for the partner; the file stays on its topic", "partner", partner, "topic", topic, "message_uuid", msg.UUID)
 			return nil
 		}
@@ -153,27 +152,58 @@ func (d *Delivery) handle(handler, topic string) router.Handler {
 		if prev := msg.Metadata.Get(MetaDeliveryID); prev != "" {
 			id = prev // a replay from the DLQ: the parked delivery starts over
 		}
-		md, err := json.Marshal(msg.Metadata)
-		if err != nil {
-			return err
-		}
-		now := store.Now()
-		// A redelivered message is the same delivery; a replay of a parked one starts it
-		// over.
-		res, err := tx.Exec(`INSERT INTO deliveries (id, partner, via, name, handler, topic, payload, metadata, state, next_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET state = ?, attempts = 0, next_at = ?, updated_at = ?, last_error = '' WHERE deliveries.state = ?`,
-			id, partner, t.Via(), name, handler, topic, msg.Payload, string(md), StatePending, now, now, now,
-			StatePending, now, now, StateParked)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 && msg.Metadata.Get(MetaDeliveryID) != "" {
-			d.log.Warn("a replayed delivery is not parked (already pending or delivered); nothing to do", "partner", partner, "delivery_id", id, "name", name)
-		}
-		d.nudge()
-		return nil
+		return d.Enqueue(tx, Job{ID: id, Target: partner, Name: name, Handler: handler, Topic: topic, Payload: msg.Payload,
+			Metadata: msg.Metadata, Replay: msg.Metadata.Get(MetaDeliveryID) != ""})
 	}
+}
+
+// Job is one piece of outbound work for a Target: a file for a partner, a fulfilment
+// for a shop.
+type Job struct {
+	// ID identifies the job: the message's UUID, so a redelivered message is one job
+	// (on a DLQ replay, the parked job's id).
+	ID string
+	// Target is the key of the target in DeliveryConfig.Targets.
+	Target string
+	// Name is what the target is given with the payload (a file name, an order id).
+	Name string
+	// Handler and Topic are the router handler that made the job and the topic it
+	// consumed: a parked job is replayed to that handler, with Payload and Metadata.
+	Handler, Topic string
+	Payload        []byte
+	Metadata       message.Metadata
+	// Replay is true when the message is a DLQ replay of the parked job ID.
+	Replay bool
+}
+
+// HasTarget reports whether key has a delivery target.
+func (d *Delivery) HasTarget(key string) bool { _, ok := d.cfg.Targets[key]; return ok }
+
+// Enqueue records j in the consumer's transaction; the workers take it from there. A
+// redelivered message is the same job; a replay of a parked one starts it over.
+func (d *Delivery) Enqueue(tx *router.Tx, j Job) error {
+	t, ok := d.cfg.Targets[j.Target]
+	if !ok {
+		return fault.AsPermanent(fmt.Errorf("no delivery target %q is configured", j.Target))
+	}
+	md, err := json.Marshal(j.Metadata)
+	if err != nil {
+		return err
+	}
+	now := store.Now()
+	res, err := tx.Exec(`INSERT INTO deliveries (id, partner, via, name, handler, topic, payload, metadata, state, next_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET state = ?, attempts = 0, next_at = ?, updated_at = ?, last_error = '' WHERE deliveries.state = ?`,
+		j.ID, j.Target, t.Via(), j.Name, j.Handler, j.Topic, j.Payload, string(md), StatePending, now, now, now,
+		StatePending, now, now, StateParked)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 && j.Replay {
+		d.log.Warn("a replayed delivery is not parked (already pending or delivered); nothing to do", "target", j.Target, "delivery_id", j.ID, "name", j.Name)
+	}
+	d.nudge()
+	return nil
 }
 
 func (d *Delivery) nudge() {
@@ -304,9 +334,21 @@ func (d *Delivery) deliver(ctx context.Context, r *deliveryRow) error {
 		d.metrics.delivered.WithLabelValues(r.partner, r.via, "delivered").Inc()
 		d.log.Info("file delivered to partner", "partner", r.partner, "via", r.via, "path", remote, "bytes", len(r.payload), "message_uuid", r.id)
 		now := store.Now()
-		_, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
-			attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
-		return err
+		return d.store.InTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
+				attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
+			if err != nil {
+				return err
+			}
+			var md map[string]string
+			if n, _ := res.RowsAffected(); n == 0 || json.Unmarshal([]byte(r.metadata), &md) != nil || md[router.MetaOrderID] == "" {
+				return nil
+			}
+			// Something about an order went back to its source: its trail says so.
+			return d.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: md[router.MetaOrderID], Stage: store.StageConfirmed,
+				Handler: r.handler, MessageUUID: r.id, CorrelationID: md[router.MetaCorrelationID],
+				Detail: fmt.Sprintf("%s %s delivered by %s: %s", r.partner, r.name, r.via, remote)})
+		})
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		// Not an attempt: the partner's server is known to be down; wait for the breaker.
 		d.metrics.delivered.WithLabelValues(r.partner, r.via, "deferred").Inc()
