@@ -108,6 +108,7 @@ type LabelStore struct {
 // Channels configures the sales channels.
 type Channels struct {
 	Shopify Shopify `yaml:"shopify"`
+	Magento Magento `yaml:"magento"`
 	Custom  Custom  `yaml:"custom"`
 }
 
@@ -128,6 +129,9 @@ type Shop struct {
 	Secrets []Secret `yaml:"secrets"`
 	// Mapping is the shop's release rules and mapping (transforms/shopify.Options).
 	Mapping shopifymap.Options `yaml:"mapping"`
+	// Admin is the shop's Admin API access: the reconciliation poll, the webhook
+	// subscription check and fulfilments back. Without it the hub only takes webhooks.
+	Admin ShopAdmin `yaml:"admin"`
 }
 
 // Partner is one trading partner.
@@ -158,6 +162,9 @@ type X12Partner struct {
 	// precedence, ship-to entity, service-level codes, carriers, … (the fields of
 	// transforms/x12.Options; unset fields keep their defaults).
 	Mapping x12map.Options `yaml:"mapping"`
+	// ShipNotice is what the partner gets when its order ships: "856" (ship notice),
+	// "945" (shipping advice) or "" (nothing). It goes back the partner's outbound way.
+	ShipNotice string `yaml:"ship_notice"`
 }
 
 // Driver names the database that holds messages, the outbox and the DLQ.
@@ -366,6 +373,9 @@ func (c *Config) Validate() error {
 		if err := p.X12.Mapping.Validate(); err != nil {
 			v.add(field+".x12.mapping", err.Error())
 		}
+		if p.X12.ShipNotice != "" {
+			v.oneOf(field+".x12.ship_notice", p.X12.ShipNotice, "856", "945")
+		}
 		c.validateFiles(&v, i, p)
 	}
 	c.validateInbox(&v)
@@ -396,6 +406,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	c.validateShopAdmin(&v)
+	c.validateMagento(&v)
 	c.validateCarriers(&v)
 	c.validateCustom(&v)
 

@@ -116,11 +116,16 @@ func TestSFTPDropToOrderAnd997Back(t *testing.T) {
 	}
 	eventually(t, "the order on fulfilment.orders", 20*time.Second, func() bool { return count(t, h.Store, router.TopicFulfilmentOrders) == 1 })
 	eventually(t, "the file archived", 10*time.Second, func() bool { return filedroptest.Exists(t, filepath.Join(root, "archive", "po-1001.edi")) })
-	var acks []string
-	eventually(t, "the 997 on the partner's server", 20*time.Second, func() bool {
-		acks, _ = filepath.Glob(filepath.Join(root, "in", "*"))
-		return len(acks) == 1
+	// The file appears as .tmp first and is renamed once its size checks out: wait for
+	// the delivery to be recorded as done, then look at the directory.
+	eventually(t, "the 997 delivered", 20*time.Second, func() bool {
+		ds, err := h.Delivery.Deliveries(context.Background(), "acme")
+		return err == nil && len(ds) == 1 && ds[0].State == partners.StateDelivered
 	})
+	acks, _ := filepath.Glob(filepath.Join(root, "in", "*"))
+	if len(acks) != 1 {
+		t.Fatalf("partner's inbound directory holds %v, want one 997 and no .tmp left", acks)
+	}
 	name := filepath.Base(acks[0])
 	if !strings.HasPrefix(name, "997_") || !strings.HasSuffix(name, ".edi") {
 		t.Errorf("ack delivered as %q, want 997_<control number>.edi", name)

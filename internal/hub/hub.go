@@ -4,6 +4,7 @@
 package hub
 
 import (
+	"maps"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -12,8 +13,11 @@ import (
 
 	"github.com/paklog/integration-hub/adapters/custom"
 	"github.com/paklog/integration-hub/adapters/filedrop"
+	"github.com/paklog/integration-hub/adapters/magento"
 	"github.com/paklog/integration-hub/adapters/sftpinbox"
+	"github.com/paklog/integration-hub/internal/confirm"
 	"github.com/paklog/integration-hub/internal/partners"
+	"github.com/paklog/integration-hub/internal/shops"
 
 	"context"
 	"errors"
@@ -21,6 +25,7 @@ import (
 	"log/slog"
 
 	"github.com/paklog/integration-hub/adapters/shopify"
+	shopifyconn "github.com/paklog/integration-hub/connectors/shopify"
 	shopifymap "github.com/paklog/integration-hub/transforms/shopify"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +54,8 @@ type Options struct {
 	Delivery func(*partners.DeliveryConfig)
 	// PartnerBreaker replaces the partner endpoints' breaker settings.
 	PartnerBreaker *partners.BreakerSettings
+	// ShopifySink wraps the Shopify reconciliation sink (tests fail a commit with it).
+	ShopifySink func(shopifyconn.Sink) shopifyconn.Sink
 }
 
 // Hub is a configured, not yet running hub.
@@ -70,9 +77,14 @@ type Hub struct {
 	Delivery *partners.Delivery
 	// PartnerHealth is what each partner endpoint last did (/readyz).
 	PartnerHealth *partners.Health
-	files         sync.WaitGroup
-	Registry      *prometheus.Registry
-	Log           *slog.Logger
+	// Shopify polls the shops with Admin API access for orders their webhooks missed
+	// and keeps their webhook subscriptions in place.
+	Shopify *shops.Shopify
+	// Magento polls the Magento stores; nil when none is configured.
+	Magento  *magento.Stores
+	files    sync.WaitGroup
+	Registry *prometheus.Registry
+	Log      *slog.Logger
 }
 
 // EDIConfig turns the configured partners into the EDI handler's policies. Partners
@@ -174,6 +186,9 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := router.RegisterShopify(r, ShopifyConfig(cfg)); err != nil {
 		return err
 	}
+	if err := router.RegisterMagento(r, router.MagentoConfig{Stores: cfg.Channels.Magento.Mappings()}); err != nil {
+		return err
+	}
 	h.DLQ = dlq.NewConsole(h.Store, topics)
 	if len(cfg.Carriers.Accounts) > 0 {
 		lc, err := LabelsConfig(cfg)
@@ -198,6 +213,20 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	h.Intake = intake.New(h.Store, topics, intake.Config{MaxBatch: cfg.Ingest.MaxBatch, MaxWait: cfg.Ingest.MaxWait.Std(),
 		SpoolDir: filepath.Join(cfg.DataDir(), "spool")}, h.Log)
+	if h.Shopify, err = shops.NewShopify(cfg, h.Store, h.Intake, h.Registry, h.Log, opts.ShopifySink); err != nil {
+		h.closePartial()
+		return err
+	}
+	var magentoHooks http.Handler
+	if len(cfg.Channels.Magento.Stores) > 0 {
+		mc := config.MagentoAdapterConfig(cfg)
+		mc.Registerer = h.Registry
+		if h.Magento, err = magento.New(mc, h.Intake, magento.StoreCheckpoints(h.Store), h.Log.With("adapter", "magento")); err != nil {
+			h.closePartial()
+			return err
+		}
+		magentoHooks = h.Magento
+	}
 	if err := h.buildPartners(r, opts); err != nil {
 		h.closePartial()
 		return err
@@ -233,7 +262,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
 		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
-	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks), Custom: customHooks,
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks), Custom: customHooks, Magento: magentoHooks,
 		Labels: labelFiles(h.Labels), Checks: h.PartnerHealth.Checks})
 	if err := h.Server.Listen(); err != nil {
 		h.closePartial()
@@ -276,12 +305,36 @@ func (h *Hub) buildPartners(r *router.Router, opts Options) error {
 	// The delivery handlers always run (they skip partners without an outbound
 	// section): a consumer group that started only when the first outbound section
 	// appeared would read the topics from the start and send every old acknowledgement.
+	// Shipments go back to the shops and stores through the same workers.
+	maps.Copy(targets, h.Shopify.Targets())
+	for _, st := range cfg.Channels.Magento.Stores {
+		if c, ok := h.Magento.Client(st.Name); ok && st.ShipBack() {
+			targets[confirm.MagentoTarget(st.Name)] = confirm.Magento{Client: c}
+		}
+	}
 	dc := partners.DeliveryConfig{Targets: targets, Breaker: bs}
 	if opts.Delivery != nil {
 		opts.Delivery(&dc)
 	}
 	h.Delivery = partners.NewDelivery(dc, h.Store, r, h.PartnerHealth, m, h.Log)
-	return h.Delivery.Register(r)
+	if err := h.Delivery.Register(r); err != nil {
+		return err
+	}
+	// Like the delivery handlers, the confirm handler always runs: a consumer group that
+	// started only when the first shop took fulfilments back would read every old
+	// shipment.
+	return confirm.Register(r, ConfirmConfig(cfg), h.Delivery)
+}
+
+// ConfirmConfig is what each trading partner gets back when its orders ship.
+func ConfirmConfig(c config.Config) confirm.Config {
+	out := confirm.Config{EDI: map[string]confirm.EDIPartner{}}
+	for _, p := range c.Partners {
+		if p.X12.ShipNotice != "" {
+			out.EDI[p.Name] = confirm.EDIPartner{Set: p.X12.ShipNotice}
+		}
+	}
+	return out
 }
 
 // closePartial releases what build opened when it fails halfway.
@@ -336,6 +389,28 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		partners.RunPollers(fctx, h.Pollers, h.Log)
 	})
+	if h.Shopify.Active() {
+		h.files.Go(func() {
+			select {
+			case <-h.Router.Running():
+			case <-fctx.Done():
+				return
+			}
+			h.Shopify.Run(fctx)
+		})
+	}
+	if h.Magento != nil {
+		h.files.Go(func() {
+			select {
+			case <-h.Router.Running():
+			case <-fctx.Done():
+				return
+			}
+			if err := h.Magento.Run(fctx); err != nil && fctx.Err() == nil {
+				h.Log.Error("magento pollers stopped", "error", err)
+			}
+		})
+	}
 	if h.Inbox != nil {
 		h.files.Go(func() {
 			if err := h.Inbox.Serve(fctx); err != nil && fctx.Err() == nil {

@@ -46,6 +46,8 @@ type Deps struct {
 	Shopify http.Handler
 	// Custom takes the custom platforms' webhooks; nil when none is configured.
 	Custom http.Handler
+	// Magento takes the stores' order triggers; nil when no store is configured.
+	Magento http.Handler
 	// Labels serves label files; nil when no carrier account is configured.
 	Labels LabelFiles
 	// Checks adds detail to /readyz that does not make the hub unready (partner
@@ -124,6 +126,7 @@ func (s *Server) routes() []route {
 		hf("GET /api/v1/labels/{id}", s.label),
 		{"POST /webhooks/shopify", s.shopify()},
 		{"POST /webhooks/custom/{channel}", s.custom()},
+		{"POST /webhooks/magento/{store}", s.magento()},
 	}
 }
 
@@ -180,6 +183,16 @@ func (s *Server) custom() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
 			Detail: "no custom channel is configured (channels.custom.channels)"})
+	})
+}
+
+func (s *Server) magento() http.Handler {
+	if s.deps.Magento != nil {
+		return s.deps.Magento
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no Magento store is configured (channels.magento.stores)"})
 	})
 }
 
