@@ -3,9 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,6 +67,8 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				return err
 			}
 			defer files.Close()
+			shop := startDemoShop()
+			defer shop.Close()
 			// UPS sells two labels, then answers 503 until the end of the demo: its
 			// breaker opens and the next carrier of each rule takes over.
 			sims.UPS.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship", After: 2})
@@ -87,8 +86,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 					c.Log.Level = "warn"
 				}
 				files.configure(c)
-				c.Channels.Shopify.Shops = append(c.Channels.Shopify.Shops, config.Shop{
-					Name: demoShop, Domain: demoShopDomain, Secrets: []config.Secret{config.NewSecret(demoShopSecret)}})
+				shop.configure(c)
 				if len(c.Carriers.Accounts) == 0 {
 					c.Carriers.Accounts, c.Carriers.Rules = sims.Accounts(), simset.Rules()
 					c.Carriers.Breaker = config.CarrierBreaker{MinRequests: 2, FailureRatio: 0.5, Window: config.Duration(time.Minute), OpenFor: config.Duration(time.Minute)}
@@ -118,7 +116,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			base := "http://" + h.Server.Addr()
 			fmt.Fprintf(out, "PakLog hub on %s, data in %s\n\n", base, dataDir)
 
-			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files)
+			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files, shop)
 			if err != nil {
 				return err
 			}
@@ -152,7 +150,7 @@ type demoOrder struct {
 	trail                          []store.TrailEntry
 }
 
-func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners) (bool, error) {
+func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners, shop *demoShopify) (bool, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var orders []*demoOrder
 
@@ -214,12 +212,12 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		orders = append(orders, &demoOrder{channel: "csv", number: im.OrderNumber, orderID: im.OrderID, start: start})
 	}
 
-	fmt.Fprintln(out, "\n3. Shopify: a signed orders/paid webhook to POST /webhooks/shopify")
-	shopOrder, err := demoShopify(ctx, out, client, base, h)
+	fmt.Fprintf(out, "\n3. Shopify: the shop %s (simulated) posts signed webhooks to POST /webhooks/shopify\n", demoShopDomain)
+	shopOrders, err := shop.send(ctx, out, client, base, h)
 	if err != nil {
 		return false, err
 	}
-	orders = append(orders, shopOrder)
+	orders = append(orders, shopOrders...)
 
 	fmt.Fprintln(out, "\n4. Partner files: X12 850s by SFTP")
 	fileOrders, err := files.send(ctx, out, h)
@@ -281,6 +279,8 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		return false, err
 	}
 	all = all && filesOK
+	fmt.Fprintln(out, "\n8. Shipments back to the shops")
+	all = shop.report(ctx, out) && all
 	entries, err := h.DLQ.List(ctx, dlq.Filter{Status: dlq.StatusOpen})
 	if err != nil {
 		return false, err
@@ -333,75 +333,6 @@ func orderStatus(ctx context.Context, client *http.Client, base, id string) (ser
 		return st, fmt.Errorf("GET /api/v1/orders/%s: %s", id, resp.Status)
 	}
 	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
-// The demo's Shopify shop; its secret signs the webhook the demo posts.
-const (
-	demoShop       = "demo-shop"
-	demoShopDomain = "paklog-demo.myshopify.com"
-	demoShopSecret = "demo-shop-client-secret"
-)
-
-// demoShopify posts the sample paid order as Shopify would (signed), once forged, and
-// once again as a redelivery, and returns the order to follow.
-func demoShopify(ctx context.Context, out io.Writer, client *http.Client, base string, h *hub.Hub) (*demoOrder, error) {
-	post := func(sig string) (int, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/shopify", bytes.NewReader(demo.ShopifyOrder))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Shopify-Shop-Domain", demoShopDomain)
-		req.Header.Set("X-Shopify-Topic", "orders/paid")
-		req.Header.Set("X-Shopify-Event-Id", "demo-event-1")
-		req.Header.Set("X-Shopify-Hmac-Sha256", sig)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	start := time.Now()
-	code, err := post(base64.StdEncoding.EncodeToString([]byte("forged")))
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(out, "   forged signature -> %d, nothing stored\n", code)
-	mac := hmac.New(sha256.New, []byte(demoShopSecret))
-	mac.Write(demo.ShopifyOrder)
-	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	for _, what := range []string{"signed", "redelivered"} {
-		if code, err = post(sig); err != nil {
-			return nil, err
-		}
-		if code != http.StatusOK {
-			return nil, fmt.Errorf("the %s Shopify webhook was answered %d", what, code)
-		}
-		fmt.Fprintf(out, "   %s -> %d\n", what, code)
-	}
-	var doc struct {
-		ID   json.Number `json:"id"`
-		Name string      `json:"name"`
-	}
-	if err := json.Unmarshal(demo.ShopifyOrder, &doc); err != nil {
-		return nil, err
-	}
-	ref := store.OrderRef{Channel: "shopify", Partner: demoShop, ExternalID: doc.ID.String()}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		id, ok, err := h.Store.LookupOrderID(ctx, h.Store.ReadDB(), ref)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return &demoOrder{channel: "shopify", number: doc.Name, orderID: id, start: start}, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the Shopify order %s was not released within 10 s", doc.ID)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // demoLabels prints the label each shipment got and what the carriers went through.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +58,8 @@ func startDemoPartners() (*demoPartners, error) {
 func (d *demoPartners) Close() { d.sim.Close() }
 
 // configure adds the two partners: demo-sftp polled on its server (host key pinned)
-// with 997s put back there, demo-inbox with an inbox key and 997s in its /outbound.
+// with its 997 and 856 put back there, demo-inbox with an inbox key and its 997 and
+// 945 in its /outbound.
 func (d *demoPartners) configure(c *config.Config) {
 	login := config.SFTPLogin{Host: d.sim.Host(), Port: d.sim.Port(), User: d.sim.User,
 		PrivateKey: config.NewSecret(strings.TrimSpace(string(d.sim.ClientKeyPEM))), HostKey: d.sim.HostKeyFingerprint()}
@@ -65,8 +67,10 @@ func (d *demoPartners) configure(c *config.Config) {
 		config.Partner{Name: demoSFTPPartner,
 			SFTP: []config.SFTPPoll{{SFTPLogin: login, FileDrop: config.FileDrop{Dir: "/outbound", Glob: "*.edi", Settle: 1,
 				ArchiveDir: "/archive", Interval: config.Duration(200 * time.Millisecond)}}},
-			Outbound: config.Outbound{Via: config.ViaSFTP, Dir: "/inbound", SFTP: login}},
+			Outbound: config.Outbound{Via: config.ViaSFTP, Dir: "/inbound", SFTP: login},
+			X12:      config.X12Partner{ShipNotice: "856"}},
 		config.Partner{Name: demoInboxPartner,
+			X12:      config.X12Partner{ShipNotice: "945"},
 			Inbox:    config.Inbox{AuthorizedKeys: []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.key.PublicKey())))}},
 			Outbound: config.Outbound{Via: config.ViaInbox}})
 	c.SFTPInbox.Addr = "127.0.0.1:0"
@@ -122,8 +126,8 @@ func (d *demoPartners) send(ctx context.Context, out io.Writer, h *hub.Hub) ([]*
 	return orders, nil
 }
 
-// report shows what went back: the 997s on the partner's server and in the inbox
-// partner's /outbound, and the polled file in the partner's archive.
+// report shows what went back: the 997 and the ship notice on the partner's server and
+// in the inbox partner's /outbound, and the polled file in the partner's archive.
 func (d *demoPartners) report(ctx context.Context, out io.Writer, h *hub.Hub) (bool, error) {
 	fmt.Fprintln(out, "\n7. Files back to the partners")
 	c, err := d.sim.Client()
@@ -141,17 +145,19 @@ func (d *demoPartners) report(ctx context.Context, out io.Writer, h *hub.Hub) (b
 		who, where string
 		c          *pkgsftp.Client
 		dir        string
+		notice     string
 	}{
-		{demoSFTPPartner, "its SFTP server's /inbound", c, "/inbound"},
-		{demoInboxPartner, "its /outbound in the hosted inbox", inbox, "/outbound"},
+		{demoSFTPPartner, "its SFTP server's /inbound", c, "/inbound", "856"},
+		{demoInboxPartner, "its /outbound in the hosted inbox", inbox, "/outbound", "945"},
 	} {
-		names, err := waitFiles(ctx, w.c, w.dir, 10*time.Second)
+		names, err := waitFiles(ctx, w.c, w.dir, 2, 10*time.Second)
 		if err != nil {
 			return false, err
 		}
-		if len(names) == 0 {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "997_") }) ||
+			!slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, w.notice+"_") }) {
 			ok = false
-			fmt.Fprintf(out, "   %s: no 997 in %s\n", w.who, w.where)
+			fmt.Fprintf(out, "   %s: %s holds %v, want a 997 and an %s\n", w.who, w.where, names, w.notice)
 			continue
 		}
 		fmt.Fprintf(out, "   %s: %s in %s\n", w.who, strings.Join(names, ", "), w.where)
@@ -191,7 +197,9 @@ func writeRemote(c *pkgsftp.Client, name string, data []byte) error {
 	return f.Close()
 }
 
-func waitFiles(ctx context.Context, c *pkgsftp.Client, dir string, within time.Duration) ([]string, error) {
+// waitFiles waits until dir holds want files (not counting .tmp ones being written),
+// or within passes, and returns their names.
+func waitFiles(ctx context.Context, c *pkgsftp.Client, dir string, want int, within time.Duration) ([]string, error) {
 	deadline := time.Now().Add(within)
 	for {
 		fis, err := c.ReadDir(dir)
@@ -204,7 +212,7 @@ func waitFiles(ctx context.Context, c *pkgsftp.Client, dir string, within time.D
 				names = append(names, fi.Name())
 			}
 		}
-		if len(names) > 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		if len(names) >= want || time.Now().After(deadline) || ctx.Err() != nil {
 			return names, nil
 		}
 		time.Sleep(50 * time.Millisecond)
