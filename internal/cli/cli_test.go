@@ -706,8 +706,10 @@ func TestConfigExample(t *testing.T) {
 	}
 }
 
-// The demo runs the whole chain and exits 0 when all ten sample orders (3 API, 6 CSV,
-// 1 Shopify) reach the end; a forged Shopify signature is refused on the way.
+// The demo runs the whole chain and exits 0 when all fourteen sample orders (3 API,
+// 6 CSV, 2 Shopify, 1 Magento, 2 X12 by file) reach the end, and every source that
+// takes shipments back has them: fulfilments in the shop, a shipment in Magento, an
+// 856 and a 945 beside the partners' 997s.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a hub")
@@ -720,13 +722,23 @@ func TestDemo(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^CHANNEL\s+ORDER\s+ORDER ID\s+STAGE\s+TRAIL\s+TIME$`),
 		regexp.MustCompile(`(?m)^Dead-letter queue: 0 open entries$`),
-		regexp.MustCompile(`(?m)^All 12 orders reached the end: accepted > routed > packed > labelled > shipped\.$`),
+		regexp.MustCompile(`(?m)^All 14 orders reached the end: accepted > routed > packed > labelled > shipped, and > confirmed for the 5 whose source takes shipments back\.$`),
+		// The shop: a forged webhook refused, a duplicate delivery, a lost webhook the
+		// reconciliation poll finds, and one fulfilment per order back.
+		regexp.MustCompile(`(?m)^   a forged webhook -> 401, nothing stored$`),
+		regexp.MustCompile(`(?m)^   #1042 created in the shop; Shopify delivers orders/create twice -> \[200 200\]`),
+		regexp.MustCompile(`(?m)^   the reconciliation poll \(every 5m; the demo runs one now\) read 2 orders`),
+		regexp.MustCompile(`(?m)^   #1042: fulfilled in the shop, \S+ \d+$`),
+		regexp.MustCompile(`(?m)^   #1043: fulfilled in the shop, \S+ \d+$`),
+		// Magento: the trigger, and one shipment of the configurable's parent item.
+		regexp.MustCompile(`(?m)^   order 000000501 .* the store's event -> 202, the hub fetches it now$`),
+		regexp.MustCompile(`(?m)^   000000501: shipped in Magento \(shipment \d+, item 10 × 2, tracking \d+\)`),
 		// The partners' 850 files: polled from an SFTP server and uploaded to the inbox;
-		// the 997s go back the same ways, and the polled file is archived.
-		regexp.MustCompile(`(?m)^   demo-sftp: 997_\d{9}\.edi in its SFTP server's /inbound$`),
-		regexp.MustCompile(`(?m)^   demo-inbox: 997_\d{9}\.edi in its /outbound in the hosted inbox$`),
+		// the 997s and the ship notices go back the same ways, and the polled file is
+		// archived.
+		regexp.MustCompile(`(?m)^   demo-sftp: (856_\d{9}\.edi, 997_\d{9}\.edi|997_\d{9}\.edi, 856_\d{9}\.edi) in its SFTP server's /inbound$`),
+		regexp.MustCompile(`(?m)^   demo-inbox: (945_\d{9}\.edi, 997_\d{9}\.edi|997_\d{9}\.edi, 945_\d{9}\.edi) in its /outbound in the hosted inbox$`),
 		regexp.MustCompile(`(?m)^   demo-sftp: SFTP-1001\.edi moved to /archive on its server once the hub had committed it$`),
-		regexp.MustCompile(`(?m)^   forged signature -> 401, nothing stored$`),
 		// UPS fails after two labels; its breaker opens and the others label the rest.
 		regexp.MustCompile(`(?m)^   UPS answered 503 to \d+ label requests; its breaker is open\. Labels sold: UPS 2, FedEx \d+, USPS \d+\.$`),
 	} {
@@ -734,13 +746,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("stdout lacks %s:\n%s", want, stdout)
 		}
 	}
-	rows := regexp.MustCompile(`(?m)^(api|csv|shopify|edi/sftp|edi/inbox)\s+\S+\s+ord_\S+\s+shipped\s+accepted > routed > packed > labelled > shipped\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
-	if len(rows) != 12 {
-		t.Errorf("%d orders shipped in the table, want 12:\n%s", len(rows), stdout)
+	shipped := regexp.MustCompile(`(?m)^(api|csv)\s+\S+\s+ord_\S+\s+shipped\s+accepted > routed > packed > labelled > shipped\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
+	confirmed := regexp.MustCompile(`(?m)^(shopify|magento|edi/sftp|edi/inbox)\s+\S+\s+ord_\S+\s+confirmed\s+accepted > routed > packed > labelled > shipped > confirmed\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
+	if len(shipped) != 9 || len(confirmed) != 5 {
+		t.Errorf("%d orders shipped and %d confirmed in the table, want 9 and 5:\n%s", len(shipped), len(confirmed), stdout)
 	}
 	labels := regexp.MustCompile(`(?m)^ord_\S+\s+(ups|fedex|usps)-sim\s+\S+\s+\S+\s+(1Z[0-9A-Z]{16}|\d{12}|\d{22})\s+ZPL$`).FindAllString(stdout, -1)
-	if len(labels) != 12 {
-		t.Errorf("%d labels in the table, want 12:\n%s", len(labels), stdout)
+	if len(labels) != 14 {
+		t.Errorf("%d labels in the table, want 14:\n%s", len(labels), stdout)
 	}
 }
 

@@ -69,6 +69,8 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			defer files.Close()
 			shop := startDemoShop()
 			defer shop.Close()
+			mage := startDemoMagento()
+			defer mage.Close()
 			// UPS sells two labels, then answers 503 until the end of the demo: its
 			// breaker opens and the next carrier of each rule takes over.
 			sims.UPS.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship", After: 2})
@@ -87,6 +89,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				}
 				files.configure(c)
 				shop.configure(c)
+				mage.configure(c)
 				if len(c.Carriers.Accounts) == 0 {
 					c.Carriers.Accounts, c.Carriers.Rules = sims.Accounts(), simset.Rules()
 					c.Carriers.Breaker = config.CarrierBreaker{MinRequests: 2, FailureRatio: 0.5, Window: config.Duration(time.Minute), OpenFor: config.Duration(time.Minute)}
@@ -116,7 +119,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			base := "http://" + h.Server.Addr()
 			fmt.Fprintf(out, "PakLog hub on %s, data in %s\n\n", base, dataDir)
 
-			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files, shop)
+			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files, shop, mage)
 			if err != nil {
 				return err
 			}
@@ -147,10 +150,11 @@ type demoOrder struct {
 	start                          time.Time
 	took                           time.Duration
 	stage                          string
+	confirm                        bool // the source is told it shipped: the order ends at confirmed
 	trail                          []store.TrailEntry
 }
 
-func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners, shop *demoShopify) (bool, error) {
+func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners, shop *demoShopify, mage *demoMagentoStore) (bool, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var orders []*demoOrder
 
@@ -219,14 +223,21 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	}
 	orders = append(orders, shopOrders...)
 
-	fmt.Fprintln(out, "\n4. Partner files: X12 850s by SFTP")
+	fmt.Fprintln(out, "\n4. Magento: the store demo-magento (simulated) is polled over REST with OAuth 1.0a")
+	mageOrder, err := mage.send(ctx, out, client, base, h)
+	if err != nil {
+		return false, err
+	}
+	orders = append(orders, mageOrder)
+
+	fmt.Fprintln(out, "\n5. Partner files: X12 850s by SFTP")
 	fileOrders, err := files.send(ctx, out, h)
 	if err != nil {
 		return false, err
 	}
 	orders = append(orders, fileOrders...)
 
-	fmt.Fprintf(out, "\n5. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
+	fmt.Fprintf(out, "\n6. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
 	deadline := time.Now().Add(timeout)
 	for {
 		done := 0
@@ -240,7 +251,11 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 				return false, err
 			}
 			o.stage, o.trail = st.Stage, st.Trail
-			if store.HasStages(o.trail, store.StagePacked, store.StageLabelled, store.StageShipped) {
+			end := []string{store.StagePacked, store.StageLabelled, store.StageShipped}
+			if o.confirm {
+				end = append(end, store.StageConfirmed) // its source takes shipments back
+			}
+			if store.HasStages(o.trail, end...) {
 				o.took = time.Since(o.start)
 				done++
 			}
@@ -279,15 +294,22 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 		return false, err
 	}
 	all = all && filesOK
-	fmt.Fprintln(out, "\n8. Shipments back to the shops")
+	fmt.Fprintln(out, "\n9. Shipments back to the shops")
 	all = shop.report(ctx, out) && all
+	all = mage.report(out) && all
 	entries, err := h.DLQ.List(ctx, dlq.Filter{Status: dlq.StatusOpen})
 	if err != nil {
 		return false, err
 	}
 	fmt.Fprintf(out, "\nDead-letter queue: %d open entries\n", len(entries))
 	if all {
-		fmt.Fprintf(out, "All %d orders reached the end: accepted > routed > packed > labelled > shipped.\n", len(orders))
+		confirmed := 0
+		for _, o := range orders {
+			if o.confirm {
+				confirmed++
+			}
+		}
+		fmt.Fprintf(out, "All %d orders reached the end: accepted > routed > packed > labelled > shipped, and > confirmed for the %d whose source takes shipments back.\n", len(orders), confirmed)
 	} else {
 		fmt.Fprintln(out, "Some orders did not reach the end in time; see the STAGE column and 'paklog dlq list'.")
 	}
@@ -343,7 +365,7 @@ func demoLabels(ctx context.Context, out io.Writer, h *hub.Hub, sims *simset.Set
 		return err
 	}
 	defer rows.Close()
-	fmt.Fprintln(out, "\n6. Labels bought for the packed shipments (carrier simulators; UPS fails after its 2nd label)")
+	fmt.Fprintln(out, "\n7. Labels bought for the packed shipments (carrier simulators; UPS fails after its 2nd label)")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ORDER ID\tACCOUNT\tSERVICE\tRULE\tTRACKING\tFORMAT")
 	for rows.Next() {

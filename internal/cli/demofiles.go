@@ -114,7 +114,7 @@ func (d *demoPartners) send(ctx context.Context, out io.Writer, h *hub.Hub) ([]*
 				return nil, err
 			}
 			if ok {
-				orders = append(orders, &demoOrder{channel: "edi/" + strings.TrimPrefix(p.partner, "demo-"), number: p.po, orderID: id, start: start})
+				orders = append(orders, &demoOrder{channel: "edi/" + strings.TrimPrefix(p.partner, "demo-"), number: p.po, orderID: id, start: start, confirm: true})
 				break
 			}
 			if time.Now().After(deadline) {
@@ -129,7 +129,7 @@ func (d *demoPartners) send(ctx context.Context, out io.Writer, h *hub.Hub) ([]*
 // report shows what went back: the 997 and the ship notice on the partner's server and
 // in the inbox partner's /outbound, and the polled file in the partner's archive.
 func (d *demoPartners) report(ctx context.Context, out io.Writer, h *hub.Hub) (bool, error) {
-	fmt.Fprintln(out, "\n7. Files back to the partners")
+	fmt.Fprintln(out, "\n8. Files back to the partners")
 	c, err := d.sim.Client()
 	if err != nil {
 		return false, err

@@ -3,15 +3,21 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	magentoadapter "github.com/paklog/integration-hub/adapters/magento"
 	"github.com/paklog/integration-hub/fixtures/demo"
+	"github.com/paklog/integration-hub/fixtures/magentosim"
 	"github.com/paklog/integration-hub/fixtures/shopifysim"
 	"github.com/paklog/integration-hub/internal/config"
 	"github.com/paklog/integration-hub/internal/hub"
@@ -125,7 +131,7 @@ func (d *demoShopify) send(ctx context.Context, out io.Writer, client *http.Clie
 				return nil, err
 			}
 			if ok {
-				orders = append(orders, &demoOrder{channel: "shopify", number: so.name, orderID: oid, start: start})
+				orders = append(orders, &demoOrder{channel: "shopify", number: so.name, orderID: oid, start: start, confirm: true})
 				break
 			}
 			if time.Now().After(deadline) {
@@ -156,4 +162,83 @@ func (d *demoShopify) report(ctx context.Context, out io.Writer) bool {
 		fmt.Fprintf(out, "   %s: fulfilled in the shop, %s %s\n", name, fs[0].Company, fs[0].Number)
 	}
 	return ok
+}
+
+// The demo's Magento store, played by magentosim (OAuth 1.0a with the simulator's
+// integration credentials); its order events reach POST /webhooks/magento/demo-magento
+// signed with the trigger secret.
+const (
+	demoMagento        = "demo-magento"
+	demoMagentoTrigger = "demo-magento-trigger-secret"
+	demoMagentoOrder   = 501
+)
+
+type demoMagentoStore struct{ sim *magentosim.Server }
+
+func startDemoMagento() *demoMagentoStore {
+	sim := magentosim.New(magentosim.Config{})
+	sim.SetNow(time.Now().UTC().Truncate(time.Second))
+	return &demoMagentoStore{sim: sim}
+}
+
+func (d *demoMagentoStore) Close() { d.sim.Close() }
+
+func (d *demoMagentoStore) configure(c *config.Config) {
+	sc := d.sim.Config()
+	c.Channels.Magento.Stores = append(c.Channels.Magento.Stores, config.MagentoStore{Name: demoMagento, BaseURL: d.sim.URL,
+		Auth: config.MagentoAuth{Mode: "oauth1", ConsumerKey: config.NewSecret(sc.ConsumerKey), ConsumerSecret: config.NewSecret(sc.ConsumerSecret),
+			AccessToken: config.NewSecret(sc.AccessToken), AccessTokenSecret: config.NewSecret(sc.AccessTokenSecret)},
+		Trigger: config.MagentoTrigger{HMACSecrets: []config.Secret{config.NewSecret(demoMagentoTrigger)}}})
+}
+
+// send places an order with a configurable product and an e-book, and has the store
+// tell the hub at once (the poll would find it within a minute).
+func (d *demoMagentoStore) send(ctx context.Context, out io.Writer, client *http.Client, base string, h *hub.Hub) (*demoOrder, error) {
+	start := time.Now()
+	d.sim.AddOrder(magentosim.Order{EntityID: demoMagentoOrder, IncrementID: "000000501", Items: []magentosim.Item{
+		{ItemID: 10, SKU: "MH01-S-Gray", Name: "Chaz Kangeroo Hoodie", ProductType: "configurable", QtyOrdered: 2, Price: 52},
+		{ItemID: 11, ParentItemID: 10, SKU: "MH01-S-Gray", Name: "Chaz Kangeroo Hoodie-S-Gray", QtyOrdered: 2},
+		{ItemID: 12, SKU: "240-LV08", Name: "Yoga e-book", ProductType: "downloadable", QtyOrdered: 1, IsVirtual: true},
+	}})
+	body := []byte(fmt.Sprintf(`{"order_id": %d}`, demoMagentoOrder))
+	mac := hmac.New(sha256.New, []byte(demoMagentoTrigger))
+	mac.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/magento/"+demoMagento, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(magentoadapter.HeaderSignature, hex.EncodeToString(mac.Sum(nil)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	fmt.Fprintf(out, "   order 000000501 (a configurable hoodie and an e-book) placed; the store's event -> %d, the hub fetches it now\n", resp.StatusCode)
+	ref := store.OrderRef{Channel: "magento", Partner: demoMagento, ExternalID: strconv.Itoa(demoMagentoOrder)}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		oid, ok, err := h.Store.LookupOrderID(ctx, h.Store.ReadDB(), ref)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &demoOrder{channel: "magento", number: "000000501", orderID: oid, start: start, confirm: true}, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the Magento order 000000501 was not released within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// report prints the shipment Magento got; false unless exactly one.
+func (d *demoMagentoStore) report(out io.Writer) bool {
+	s := d.sim.Shipments(demoMagentoOrder)
+	if len(s) != 1 {
+		fmt.Fprintf(out, "   000000501: %d shipments in Magento, want 1\n", len(s))
+		return false
+	}
+	fmt.Fprintf(out, "   000000501: shipped in Magento (shipment %d, item 10 × %v, tracking %s); the e-book needs no shipping\n", s[0].ID, s[0].Items[10], strings.Join(s[0].Tracks, ", "))
+	return true
 }
