@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	connas2 "github.com/paklog/integration-hub/connectors/as2"
+	edias2 "github.com/paklog/integration-hub/edi/as2"
 
 	"github.com/paklog/integration-hub/adapters/filedrop"
 	"github.com/paklog/integration-hub/adapters/ftp"
@@ -41,13 +45,15 @@ type endpointCheck struct {
 func partnerTestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test NAME",
-		Short: "Connect to each of a partner's file endpoints, with a verdict per step",
+		Short: "Connect to each of a partner's endpoints (SFTP, FTP, AS2), with a verdict per step",
 		Long: `Check every SFTP and FTP endpoint of one partner: connect (verifying the pinned SFTP
 host key or the FTPS certificate), list the directory the hub reads or writes, and write
 and remove a probe file (.paklog-probe-*) where the hub itself writes: the archive
 directory of a polled endpoint that archives, and the outbound directory. Nothing is
-taken from the partner's directories. Each step prints PASS, FAIL or SKIP; exit 0 when
-nothing failed, 1 otherwise.`,
+taken from the partner's directories. For an AS2 partner, check the certificates' dates
+and send a signed, encrypted test message (text/plain) to its URL with the partner's
+profile, verifying the MDN's signature and MIC. Each step prints PASS, FAIL or SKIP;
+exit 0 when nothing failed, 1 otherwise.`,
 		Example: `  paklog partner test acme --config hub.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,11 +74,15 @@ nothing failed, 1 otherwise.`,
 			if len(p.Inbox.AuthorizedKeys) > 0 {
 				fmt.Fprintf(out, "  INFO  inbox: %d key(s) may log in to the hosted SFTP inbox at %s\n", len(p.Inbox.AuthorizedKeys), cfg.SFTPInbox.Addr)
 			}
-			if len(checks) == 0 {
-				fmt.Fprintln(out, "  The partner has no SFTP or FTP endpoint to test.")
+			failed := false
+			if p.AS2.Enabled() {
+				if !testAS2(cmd.Context(), out, cfg, p) {
+					failed = true
+				}
+			} else if len(checks) == 0 {
+				fmt.Fprintln(out, "  The partner has no SFTP, FTP or AS2 endpoint to test.")
 				return nil
 			}
-			failed := false
 			for _, c := range checks {
 				if !runChecks(cmd.Context(), out, c) {
 					failed = true
@@ -219,4 +229,66 @@ func endpointAdvice(err error) string {
 		return "the server could not be reached or refused the login: check host, port, user and key or password"
 	}
 	return "the server refused the operation: check the directory and the account's permissions"
+}
+
+// testAS2 checks the partner's and our certificates and sends a test message,
+// verifying the MDN; false when a step failed.
+func testAS2(ctx context.Context, out io.Writer, cfg config.Config, p config.Partner) bool {
+	fmt.Fprintf(out, "  as2 %s -> %s\n", p.AS2.ID, p.AS2.URL)
+	step := func(name string, fn func() (string, error)) bool {
+		start := time.Now()
+		detail, err := fn()
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			fmt.Fprintf(out, "    FAIL  %-8s %s (%s)\n", name, err, took)
+			return false
+		}
+		fmt.Fprintf(out, "    PASS  %-8s %s (%s)\n", name, detail, took)
+		return true
+	}
+	var prof *connas2.Profile
+	if !step("certs", func() (string, error) {
+		id, err := config.AS2Identity(cfg.AS2)
+		if err != nil {
+			return "", err
+		}
+		theirs, err := config.AS2Certificates(p.AS2, "as2")
+		if err != nil {
+			return "", err
+		}
+		now := time.Now()
+		var notes []string
+		for _, c := range append([]*x509.Certificate{id.Keys[0].Cert}, theirs...) {
+			if now.After(c.NotAfter) || now.Before(c.NotBefore) {
+				return "", fmt.Errorf("certificate %q is valid from %s to %s, not now", c.Subject.CommonName, c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
+			}
+			notes = append(notes, fmt.Sprintf("%s until %s", c.Subject.CommonName, c.NotAfter.Format(time.DateOnly)))
+		}
+		digest, sign, cipher, encrypt, comp, err := config.AS2Algorithms(p.AS2)
+		if err != nil {
+			return "", err
+		}
+		prof = &connas2.Profile{LocalID: id.ID, PartnerID: p.AS2.ID, URL: p.AS2.URL, Keys: id.Keys, EncryptCerts: theirs, SigningCerts: theirs,
+			Unsigned: !sign, Unencrypted: !encrypt, Digest: digest, Cipher: cipher, Compression: comp, MDN: edias2.MDNSync,
+			SignedMDN: sign && !p.AS2.UnsignedMDN, Timeout: p.AS2.Timeout.Std()}
+		return "valid: " + strings.Join(notes, ", "), prof.Validate()
+	}) {
+		return false
+	}
+	if p.AS2.URL == "" {
+		fmt.Fprintf(out, "    SKIP  %-8s the partner has no as2.url: the hub only receives from it\n", "send")
+		return true
+	}
+	return step("send", func() (string, error) {
+		s, err := connas2.New(connas2.Config{Profiles: func(context.Context, string, string) (*connas2.Profile, error) { return prof, nil }})
+		if err != nil {
+			return "", err
+		}
+		res, err := s.Send(ctx, prof, connas2.Message{Payload: []byte("paklog partner test " + time.Now().UTC().Format(time.RFC3339) + "\n"),
+			ContentType: "text/plain", FileName: "paklog-partner-test.txt", Subject: "paklog partner test"})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s answered %s; MDN signature and MIC %s verified", res.MessageID, res.Disposition, res.MIC), nil
+	})
 }

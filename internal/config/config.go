@@ -24,9 +24,8 @@ type Config struct {
 	Ingest Ingest `yaml:"ingest"`
 	Log    Log    `yaml:"log"`
 
-	// Partners are the trading partners: their names and, for now, their X12
-	// policy (acknowledgements, mapping). Their endpoints (AS2, SFTP) come with
-	// those adapters.
+	// Partners are the trading partners: their X12 policy (acknowledgements,
+	// mapping, ship notices) and their endpoints (SFTP, FTP, the hosted inbox, AS2).
 	Partners []Partner `yaml:"partners"`
 	// Channels are the sales channels the hub takes orders from.
 	Channels Channels `yaml:"channels"`
@@ -35,6 +34,8 @@ type Config struct {
 	Carriers Carriers `yaml:"carriers"`
 	// SFTPInbox is the hosted SFTP server partners with an inbox upload to.
 	SFTPInbox SFTPInbox `yaml:"sftp_inbox"`
+	// AS2 is our AS2 identity (POST /as2).
+	AS2 AS2 `yaml:"as2"`
 }
 
 // Carriers configures label purchase: when the fulfilment core packs a shipment,
@@ -149,6 +150,9 @@ type Partner struct {
 	Inbox Inbox `yaml:"inbox"`
 	// Outbound is how files for the partner (acknowledgements, 856, 945) reach it.
 	Outbound Outbound `yaml:"outbound"`
+	// AS2 is the partner's AS2 profile: what it sends to POST /as2 and, with
+	// outbound via as2, how files go back.
+	AS2 AS2Partner `yaml:"as2"`
 }
 
 // X12Partner is a partner's X12 policy.
@@ -289,6 +293,7 @@ func Default() Config {
 			Labels:  LabelStore{Workers: 4, ReconcileAfter: 30 * sec},
 		},
 		SFTPInbox: SFTPInbox{Addr: "127.0.0.1:2222", MaxFileSize: 256 * MiB, IdleTimeout: 5 * minute, After: "archive"},
+		AS2:       AS2{MaxBody: 64 * MiB, ExpiryWarning: Duration(DefaultAS2ExpiryWarning)},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }
@@ -407,6 +412,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateShopAdmin(&v)
+	c.validateAS2(&v)
 	c.validateMagento(&v)
 	c.validateCarriers(&v)
 	c.validateCustom(&v)

@@ -244,12 +244,13 @@ func (c *Config) validateFiles(v *validator, i int, p Partner) {
 			v.add(f+".ftp.ca_cert_file", err.Error())
 		}
 		v.outboundProblems(f, "ftp", cfg.Validate())
+	case ViaAS2: // checked with the partner's as2 section
 	case ViaInbox:
 		if len(p.Inbox.AuthorizedKeys) == 0 {
 			v.add(f+".via", `is "inbox" but the partner has no inbox.authorized_keys to log in with and fetch its files`)
 		}
 	default:
-		v.oneOf(f+".via", o.Via, ViaSFTP, ViaFTP, ViaInbox)
+		v.oneOf(f+".via", o.Via, ViaSFTP, ViaFTP, ViaInbox, ViaAS2)
 	}
 }
 

@@ -71,7 +71,7 @@ func TestParseProblems(t *testing.T) {
 				`hub.yaml:5: htpp: unknown field (did you mean "http"?)`,
 				`hub.yaml:9: router.retry.max_retires: unknown field (did you mean "max_retries"?)`,
 				`hub.yaml:10: router.retry.backoff: unknown field (known fields: max_retries, initial_interval, max_interval, multiplier)`,
-				`hub.yaml:11: logging: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers, sftp_inbox)`,
+				`hub.yaml:11: logging: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers, sftp_inbox, as2)`,
 			),
 		},
 		{
@@ -400,7 +400,7 @@ func TestParseProblems(t *testing.T) {
 				"  <<: *b",
 			),
 			want: lines(
-				`hub.yaml:1: base: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers, sftp_inbox)`,
+				`hub.yaml:1: base: unknown field (known fields: store, http, router, ingest, log, partners, channels, carriers, sftp_inbox, as2)`,
 				`hub.yaml:3: http.<<: merge keys are not supported: write the fields out`,
 			),
 		},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -81,7 +82,10 @@ type Hub struct {
 	// and keeps their webhook subscriptions in place.
 	Shopify *shops.Shopify
 	// Magento polls the Magento stores; nil when none is configured.
-	Magento  *magento.Stores
+	Magento *magento.Stores
+	// AS2 receives at POST /as2 and sends to partners with outbound via as2; nil when
+	// no partner exchanges AS2.
+	AS2      *partners.AS2
 	files    sync.WaitGroup
 	Registry *prometheus.Registry
 	Log      *slog.Logger
@@ -262,8 +266,12 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		ReadTimeout:     cfg.HTTP.ReadTimeout.Std(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.Std(),
 		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.Std(),
-	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks), Custom: customHooks, Magento: magentoHooks,
-		Labels: labelFiles(h.Labels), Checks: h.PartnerHealth.Checks})
+	}, server.Deps{Store: h.Store, Intake: h.Intake, DLQ: h.DLQ, Gatherer: h.Registry, Running: r.IsRunning, Log: h.Log, Shopify: nilIfNone(shopifyWebhooks), Custom: customHooks, Magento: magentoHooks, AS2: h.AS2.Handler(),
+		Labels: labelFiles(h.Labels), Checks: func() map[string]string {
+			out := h.PartnerHealth.Checks()
+			maps.Copy(out, h.AS2.Checks())
+			return out
+		}})
 	if err := h.Server.Listen(); err != nil {
 		h.closePartial()
 		return fmt.Errorf("listening on %s (http.addr): %w", cfg.HTTP.Addr, err)
@@ -298,7 +306,10 @@ func (h *Hub) buildPartners(r *router.Router, opts Options) error {
 	if h.Pollers, err = partners.BuildPollers(cfg, sink, h.PartnerHealth, m, bs, h.Log); err != nil {
 		return err
 	}
-	targets, err := partners.Targets(cfg, h.Inbox)
+	if h.AS2, err = partners.NewAS2(cfg, h.Store, h.Intake, h.Registry, h.Log); err != nil {
+		return err
+	}
+	targets, err := partners.Targets(cfg, h.Inbox, h.AS2)
 	if err != nil {
 		return err
 	}
@@ -426,6 +437,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		h.Log.Info("paklog hub ready", "addr", "http://"+h.Server.Addr(), "store", h.Store.Dialect(), "handlers", len(h.Router.Handlers()))
 		err := h.Server.Serve(gctx)
+		if h.AS2 != nil {
+			// Asynchronous MDNs under way get a moment; those cut short stay pending.
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = h.AS2.Receiver.Close(cctx)
+			cancel()
+		}
 		stopFiles()
 		h.files.Wait()
 		h.Intake.Close()

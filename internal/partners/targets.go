@@ -47,8 +47,8 @@ func (t inboxTarget) Put(ctx context.Context, name string, r io.Reader) (string,
 func (t inboxTarget) Via() string { return config.ViaInbox }
 
 // Targets builds the delivery target of every partner with an outbound section.
-// inbox may be nil when no partner uses it.
-func Targets(cfg config.Config, inbox *sftpinbox.Server) (map[string]Target, error) {
+// inbox may be nil when no partner uses it, as2 when no partner exchanges AS2.
+func Targets(cfg config.Config, inbox *sftpinbox.Server, as2 *AS2) (map[string]Target, error) {
 	out := map[string]Target{}
 	for _, p := range cfg.Partners {
 		switch p.Outbound.Via {
@@ -74,6 +74,12 @@ func Targets(cfg config.Config, inbox *sftpinbox.Server) (map[string]Target, err
 				return nil, fmt.Errorf("partner %q delivers by the inbox, but the inbox is not running", p.Name)
 			}
 			out[p.Name] = inboxTarget{s: inbox, partner: p.Name}
+		case config.ViaAS2:
+			t, ok := as2.targetOf(p.Name)
+			if !ok {
+				return nil, fmt.Errorf("partner %q delivers by AS2 but has no as2 section", p.Name)
+			}
+			out[p.Name] = t
 		}
 	}
 	return out, nil

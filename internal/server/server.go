@@ -48,6 +48,8 @@ type Deps struct {
 	Custom http.Handler
 	// Magento takes the stores' order triggers; nil when no store is configured.
 	Magento http.Handler
+	// AS2 receives partners' AS2 messages; nil when no partner exchanges AS2.
+	AS2 http.Handler
 	// Labels serves label files; nil when no carrier account is configured.
 	Labels LabelFiles
 	// Checks adds detail to /readyz that does not make the hub unready (partner
@@ -127,6 +129,7 @@ func (s *Server) routes() []route {
 		{"POST /webhooks/shopify", s.shopify()},
 		{"POST /webhooks/custom/{channel}", s.custom()},
 		{"POST /webhooks/magento/{store}", s.magento()},
+		{"POST /as2", s.as2()},
 	}
 }
 
@@ -183,6 +186,16 @@ func (s *Server) custom() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
 			Detail: "no custom channel is configured (channels.custom.channels)"})
+	})
+}
+
+func (s *Server) as2() http.Handler {
+	if s.deps.AS2 != nil {
+		return s.deps.AS2
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
+			Detail: "no partner exchanges AS2 (partners[].as2 and as2.id)"})
 	})
 }
 

@@ -1,0 +1,300 @@
+package partners
+
+import (
+	"context"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	adapteras2 "github.com/paklog/integration-hub/adapters/as2"
+	connas2 "github.com/paklog/integration-hub/connectors/as2"
+	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/config"
+	"github.com/paklog/integration-hub/internal/fault"
+	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/store"
+)
+
+// AS2 is the hub's AS2 side: the receiver of POST /as2, the sender that delivers
+// files to partners with outbound via as2, and the certificates' expiry watch.
+type AS2 struct {
+	Receiver *adapteras2.Receiver
+	Sender   *connas2.Sender
+
+	identity *edias2.Identity
+	byAS2ID  map[string]*as2Partner // partner AS2 id -> profile
+	byName   map[string]*as2Partner // hub partner name -> profile
+	store    *store.Store
+	warning  time.Duration
+	now      func() time.Time
+	expiry   *prometheus.GaugeVec
+}
+
+type as2Partner struct {
+	name    string
+	cfg     config.AS2Partner
+	certs   []*x509.Certificate
+	profile *connas2.Profile
+}
+
+// NewAS2 builds the AS2 side from the configuration; nil when no partner exchanges
+// AS2. in commits what partners send.
+func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheus.Registerer, log *slog.Logger) (*AS2, error) {
+	var ps []config.Partner
+	for _, p := range cfg.Partners {
+		if p.AS2.Enabled() {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	id, err := config.AS2Identity(cfg.AS2)
+	if err != nil {
+		return nil, err
+	}
+	a := &AS2{identity: id, byAS2ID: map[string]*as2Partner{}, byName: map[string]*as2Partner{}, store: st,
+		warning: cfg.AS2.Warning(), now: time.Now}
+	for i, p := range ps {
+		field := fmt.Sprintf("partners[%d].as2", i)
+		certs, err := config.AS2Certificates(p.AS2, field)
+		if err != nil {
+			return nil, err
+		}
+		digest, sign, cipher, encrypt, comp, err := config.AS2Algorithms(p.AS2)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		prof := &connas2.Profile{LocalID: id.ID, PartnerID: p.AS2.ID, URL: p.AS2.URL, Keys: id.Keys, EncryptCerts: certs, SigningCerts: certs,
+			Unsigned: !sign, Unencrypted: !encrypt, Digest: digest, Cipher: cipher, Compression: comp,
+			SignedMDN: !p.AS2.UnsignedMDN, Timeout: p.AS2.Timeout.Std()}
+		if p.AS2.MDN != "none" {
+			prof.MDN = edias2.MDNSync
+		}
+		if !sign {
+			prof.SignedMDN = false
+		}
+		ap := &as2Partner{name: p.Name, cfg: p.AS2, certs: certs, profile: prof}
+		a.byAS2ID[p.AS2.ID] = ap
+		a.byName[p.Name] = ap
+	}
+	rc := edias2.DefaultConfig()
+	if cfg.AS2.MaxBody > 0 {
+		rc.MaxBodySize = int64(cfg.AS2.MaxBody)
+	}
+	recv, err := edias2.NewReceiver(rc, edias2.ResolverFunc(a.resolve))
+	if err != nil {
+		return nil, err
+	}
+	if a.Receiver, err = adapteras2.New(adapteras2.Config{Receiver: recv, MaxBody: rc.MaxBodySize,
+		PartnerKey: func(p *edias2.Partner) string { return a.byAS2ID[p.ID].name }},
+		in, MDNStore{st}, log.With("adapter", "as2")); err != nil {
+		return nil, err
+	}
+	if a.Sender, err = connas2.New(connas2.Config{Profiles: func(_ context.Context, partnerID, localID string) (*connas2.Profile, error) {
+		if p, ok := a.byAS2ID[partnerID]; ok && localID == id.ID {
+			return p.profile, nil
+		}
+		return nil, fmt.Errorf("no AS2 partner %q for our id %q", partnerID, localID)
+	}}); err != nil {
+		return nil, err
+	}
+	a.expiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paklog_as2_certificate_expiry_seconds",
+		Help: "Seconds until an AS2 certificate expires (negative once expired): ours (owner=\"paklog\") and each partner's. Alert well before 0."},
+		[]string{"owner", "subject", "serial"})
+	if err := reg.Register(a.expiry); err != nil {
+		return nil, err
+	}
+	a.updateExpiry()
+	return a, nil
+}
+
+// resolve is the receiver's partner lookup: AS2-From and AS2-To, case-sensitive.
+func (a *AS2) resolve(_ context.Context, partner, ours string) (*edias2.Partner, *edias2.Identity, error) {
+	p, ok := a.byAS2ID[partner]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: no partner has as2.id %q", edias2.ErrUnknownPartner, partner)
+	}
+	if ours != a.identity.ID {
+		return nil, nil, fmt.Errorf("%w: AS2-To %q is not our id", edias2.ErrUnknownPartner, ours)
+	}
+	return &edias2.Partner{ID: p.cfg.ID, Certs: p.certs, RequireSignature: !p.cfg.AcceptUnsigned, RequireEncryption: !p.cfg.AcceptUnencrypted}, a.identity, nil
+}
+
+// Profile is the sending profile of the hub partner name.
+func (a *AS2) Profile(name string) (*connas2.Profile, bool) {
+	p, ok := a.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return p.profile, true
+}
+
+// targetOf is the delivery target of the hub partner name (outbound via as2).
+func (a *AS2) targetOf(name string) (Target, bool) {
+	if a == nil {
+		return nil, false
+	}
+	p, ok := a.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return as2Target{a: a, p: p}, true
+}
+
+// as2Target sends a partner's files by AS2 with a synchronous receipt.
+type as2Target struct {
+	a *AS2
+	p *as2Partner
+}
+
+func (t as2Target) Via() string { return config.ViaAS2 }
+
+// Put sends the file and keeps the MDN. The Message-ID is derived from the file
+// name (unique per partner: it carries the interchange control number), so a retry
+// or a DLQ replay resends under the same Message-ID and the partner answers with its
+// original receipt instead of taking the file twice.
+func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return "", err
+	}
+	mid := fmt.Sprintf("<%s.%s@%s>", strings.ReplaceAll(name, " ", "_"), t.p.name, t.a.identity.ID)
+	ct := "application/octet-stream"
+	if strings.HasPrefix(string(data), "ISA") {
+		ct = "application/edi-x12"
+	}
+	res, err := t.a.Sender.Send(ctx, t.p.profile, connas2.Message{Payload: data, ContentType: ct, FileName: name, MessageID: mid})
+	status, disposition, mdn, mic := "failed", "", []byte(nil), ""
+	if res != nil {
+		status, disposition, mdn, mic = string(res.Status), res.Disposition.String(), res.MDN, res.MIC.String()
+	}
+	if res != nil {
+		now := store.Now()
+		if _, serr := t.a.store.DB().ExecContext(context.WithoutCancel(ctx), t.a.store.Rebind(`INSERT INTO as2_sent (message_id, partner, name, mic, status, disposition, mdn, sent_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, disposition = excluded.disposition,
+			mdn = excluded.mdn, mic = excluded.mic, sent_at = excluded.sent_at`),
+			mid, t.p.name, name, mic, statusOf(status, err), disposition, mdn, now); serr != nil && err == nil {
+			return "", fault.AsTransient(fmt.Errorf("keeping the MDN of %s: %w", mid, serr))
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %s (%s)", t.p.cfg.URL, mid, disposition), nil
+}
+
+func statusOf(s string, err error) string {
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	return s
+}
+
+// updateExpiry sets the expiry gauge of every certificate.
+func (a *AS2) updateExpiry() {
+	now := a.now()
+	for _, k := range a.identity.Keys {
+		a.expiry.WithLabelValues("paklog", k.Cert.Subject.CommonName, k.Cert.SerialNumber.String()).Set(k.Cert.NotAfter.Sub(now).Seconds())
+	}
+	for _, p := range a.byName {
+		for _, c := range p.certs {
+			a.expiry.WithLabelValues(p.name, c.Subject.CommonName, c.SerialNumber.String()).Set(c.NotAfter.Sub(now).Seconds())
+		}
+	}
+}
+
+// Checks are the /readyz details of certificates that expire within the warning
+// period (or have expired); they do not make the hub unready.
+func (a *AS2) Checks() map[string]string {
+	if a == nil {
+		return nil
+	}
+	a.updateExpiry()
+	now := a.now()
+	out := map[string]string{}
+	check := func(owner string, c *x509.Certificate) {
+		left := c.NotAfter.Sub(now)
+		key := fmt.Sprintf("as2 certificate %s %q", owner, c.Subject.CommonName)
+		switch {
+		case left <= 0:
+			out[key] = fmt.Sprintf("EXPIRED on %s: messages signed or encrypted with it are refused; install the new certificate", c.NotAfter.UTC().Format(time.DateOnly))
+		case left <= a.warning:
+			out[key] = fmt.Sprintf("expires in %d days, on %s: exchange the new certificate with the partner now", int(left.Hours()/24), c.NotAfter.UTC().Format(time.DateOnly))
+		}
+	}
+	for _, k := range a.identity.Keys {
+		check("paklog", k.Cert)
+	}
+	names := make([]string, 0, len(a.byName))
+	for n := range a.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, c := range a.byName[n].certs {
+			check(n, c)
+		}
+	}
+	return out
+}
+
+// MDNStore keeps the MDNs the receiver sent in the store (as2_mdns).
+type MDNStore struct{ Store *store.Store }
+
+// Get implements adapters/as2.MDNStore.
+func (s MDNStore) Get(ctx context.Context, partner, messageID string) (*adapteras2.StoredMDN, error) {
+	m := adapteras2.StoredMDN{Partner: partner, MessageID: messageID}
+	var header string
+	var status string
+	err := s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`SELECT mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at
+		FROM as2_mdns WHERE partner = ? AND message_id = ?`), partner, messageID).Scan(&m.MDNMessageID, &m.Disposition, &m.MIC, &header, &m.Body,
+		&m.Async, &m.URL, &status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s from %s: %w", messageID, partner, adapteras2.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.Status = adapteras2.Status(status)
+	if err := json.Unmarshal([]byte(header), &m.Header); err != nil {
+		return nil, fmt.Errorf("the kept MDN header of %s: %w", messageID, err)
+	}
+	return &m, nil
+}
+
+// Put implements adapters/as2.MDNStore.
+func (s MDNStore) Put(ctx context.Context, m adapteras2.StoredMDN) error {
+	h, err := json.Marshal(m.Header)
+	if err != nil {
+		return err
+	}
+	now := store.Now()
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	_, err = s.Store.DB().ExecContext(ctx, s.Store.Rebind(`INSERT INTO as2_mdns (partner, message_id, mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO UPDATE SET mdn_message_id = excluded.mdn_message_id,
+		disposition = excluded.disposition, mic = excluded.mic, header = excluded.header, body = excluded.body, async = excluded.async, url = excluded.url,
+		status = excluded.status, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at`),
+		m.Partner, m.MessageID, m.MDNMessageID, m.Disposition, m.MIC, string(h), m.Body, m.Async, m.URL, string(m.Status), m.Attempts, m.LastError, m.CreatedAt, now)
+	return err
+}
+
+// AS2Handler is the POST /as2 handler, or nil.
+func (a *AS2) Handler() http.Handler {
+	if a == nil {
+		return nil
+	}
+	return a.Receiver
+}
