@@ -63,7 +63,9 @@ func TestAS2PartnerRoundTrip(t *testing.T) {
 	}
 	fs := &fulfilsim.Sim{}
 	h, err := hub.New(context.Background(), cfg, nil, hub.Options{Register: fs.Register,
-		Delivery: func(c *partners.DeliveryConfig) { c.Poll, c.Initial, c.Max = 20*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond }})
+		Delivery: func(c *partners.DeliveryConfig) {
+			c.Poll, c.Initial, c.Max = 20*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
