@@ -706,10 +706,10 @@ func TestConfigExample(t *testing.T) {
 	}
 }
 
-// The demo runs the whole chain and exits 0 when all fourteen sample orders (3 API,
-// 6 CSV, 2 Shopify, 1 Magento, 2 X12 by file) reach the end, and every source that
-// takes shipments back has them: fulfilments in the shop, a shipment in Magento, an
-// 856 and a 945 beside the partners' 997s.
+// The demo runs the whole chain and exits 0 when all fifteen sample orders (3 API,
+// 6 CSV, 2 Shopify, 1 Magento, 2 X12 by file, 1 X12 by AS2) reach the end, and every
+// source that takes shipments back has them: fulfilments in the shop, a shipment in
+// Magento, 856s and a 945 beside the partners' 997s.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a hub")
@@ -722,7 +722,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^CHANNEL\s+ORDER\s+ORDER ID\s+STAGE\s+TRAIL\s+TIME$`),
 		regexp.MustCompile(`(?m)^Dead-letter queue: 0 open entries$`),
-		regexp.MustCompile(`(?m)^All 14 orders reached the end: accepted > routed > packed > labelled > shipped, and > confirmed for the 5 whose source takes shipments back\.$`),
+		regexp.MustCompile(`(?m)^All 15 orders reached the end: accepted > routed > packed > labelled > shipped, and > confirmed for the 6 whose source takes shipments back\.$`),
 		// The shop: a forged webhook refused, a duplicate delivery, a lost webhook the
 		// reconciliation poll finds, and one fulfilment per order back.
 		regexp.MustCompile(`(?m)^   a forged webhook -> 401, nothing stored$`),
@@ -739,6 +739,10 @@ func TestDemo(t *testing.T) {
 		regexp.MustCompile(`(?m)^   demo-sftp: (856_\d{9}\.edi, 997_\d{9}\.edi|997_\d{9}\.edi, 856_\d{9}\.edi) in its SFTP server's /inbound$`),
 		regexp.MustCompile(`(?m)^   demo-inbox: (945_\d{9}\.edi, 997_\d{9}\.edi|997_\d{9}\.edi, 945_\d{9}\.edi) in its /outbound in the hosted inbox$`),
 		regexp.MustCompile(`(?m)^   demo-sftp: SFTP-1001\.edi moved to /archive on its server once the hub had committed it$`),
+		// AS2: the partner's 850 gets a verified signed MDN; its 997 and 856 go back
+		// over AS2.
+		regexp.MustCompile(`(?m)^   demo-as2 sends AS2-3001\.edi signed and encrypted to POST /as2; the hub's signed MDN: processed, MIC \S+, sha-256 verified$`),
+		regexp.MustCompile(`(?m)^   demo-as2: (997_\d{9}\.edi, 856_\d{9}\.edi|856_\d{9}\.edi, 997_\d{9}\.edi) received over AS2`),
 		// UPS fails after two labels; its breaker opens and the others label the rest.
 		regexp.MustCompile(`(?m)^   UPS answered 503 to \d+ label requests; its breaker is open\. Labels sold: UPS 2, FedEx \d+, USPS \d+\.$`),
 	} {
@@ -747,13 +751,13 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	shipped := regexp.MustCompile(`(?m)^(api|csv)\s+\S+\s+ord_\S+\s+shipped\s+accepted > routed > packed > labelled > shipped\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
-	confirmed := regexp.MustCompile(`(?m)^(shopify|magento|edi/sftp|edi/inbox)\s+\S+\s+ord_\S+\s+confirmed\s+accepted > routed > packed > labelled > shipped > confirmed\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
-	if len(shipped) != 9 || len(confirmed) != 5 {
-		t.Errorf("%d orders shipped and %d confirmed in the table, want 9 and 5:\n%s", len(shipped), len(confirmed), stdout)
+	confirmed := regexp.MustCompile(`(?m)^(shopify|magento|edi/sftp|edi/inbox|edi/as2)\s+\S+\s+ord_\S+\s+confirmed\s+accepted > routed > packed > labelled > shipped > confirmed\s+\d+(\.\d+)?m?s$`).FindAllString(stdout, -1)
+	if len(shipped) != 9 || len(confirmed) != 6 {
+		t.Errorf("%d orders shipped and %d confirmed in the table, want 9 and 6:\n%s", len(shipped), len(confirmed), stdout)
 	}
 	labels := regexp.MustCompile(`(?m)^ord_\S+\s+(ups|fedex|usps)-sim\s+\S+\s+\S+\s+(1Z[0-9A-Z]{16}|\d{12}|\d{22})\s+ZPL$`).FindAllString(stdout, -1)
-	if len(labels) != 14 {
-		t.Errorf("%d labels in the table, want 14:\n%s", len(labels), stdout)
+	if len(labels) != 15 {
+		t.Errorf("%d labels in the table, want 15:\n%s", len(labels), stdout)
 	}
 }
 

@@ -71,6 +71,12 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			defer shop.Close()
 			mage := startDemoMagento()
 			defer mage.Close()
+			as2p, err := startDemoAS2()
+			if err != nil {
+				return err
+			}
+			defer as2p.Close()
+			var as2Err error
 			// UPS sells two labels, then answers 503 until the end of the demo: its
 			// breaker opens and the next carrier of each rule takes over.
 			sims.UPS.Faults.Inject(carriersim.Fault{Kind: carriersim.Unavailable, Op: "ship", After: 2})
@@ -90,6 +96,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 				files.configure(c)
 				shop.configure(c)
 				mage.configure(c)
+				as2Err = as2p.configure(c, dataDir)
 				if len(c.Carriers.Accounts) == 0 {
 					c.Carriers.Accounts, c.Carriers.Rules = sims.Accounts(), simset.Rules()
 					c.Carriers.Breaker = config.CarrierBreaker{MinRequests: 2, FailureRatio: 0.5, Window: config.Duration(time.Minute), OpenFor: config.Duration(time.Minute)}
@@ -99,6 +106,9 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			})
 			if err != nil {
 				return err
+			}
+			if as2Err != nil {
+				return as2Err
 			}
 			log := newLogger(cfg, cmd.ErrOrStderr())
 			h, err := hub.New(cmd.Context(), cfg, log, hub.Options{Register: func(ctx context.Context, r *router.Router) error {
@@ -119,7 +129,7 @@ accepted order reached the end. With --keep the hub stays up afterwards.`,
 			base := "http://" + h.Server.Addr()
 			fmt.Fprintf(out, "PakLog hub on %s, data in %s\n\n", base, dataDir)
 
-			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files, shop, mage)
+			ok, err := runDemo(cmd.Context(), out, h, base, timeout, sims, files, shop, mage, as2p)
 			if err != nil {
 				return err
 			}
@@ -154,7 +164,7 @@ type demoOrder struct {
 	trail                          []store.TrailEntry
 }
 
-func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners, shop *demoShopify, mage *demoMagentoStore) (bool, error) {
+func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeout time.Duration, sims *simset.Set, files *demoPartners, shop *demoShopify, mage *demoMagentoStore, as2p *demoAS2) (bool, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var orders []*demoOrder
 
@@ -230,12 +240,17 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	}
 	orders = append(orders, mageOrder)
 
-	fmt.Fprintln(out, "\n5. Partner files: X12 850s by SFTP")
+	fmt.Fprintln(out, "\n5. Trading partners: X12 850s by SFTP, the hosted inbox and AS2")
 	fileOrders, err := files.send(ctx, out, h)
 	if err != nil {
 		return false, err
 	}
 	orders = append(orders, fileOrders...)
+	as2Order, err := as2p.send(ctx, out, base, h)
+	if err != nil {
+		return false, err
+	}
+	orders = append(orders, as2Order)
 
 	fmt.Fprintf(out, "\n6. Following %d orders through the hub and the (simulated) fulfilment core\n\n", len(orders))
 	deadline := time.Now().Add(timeout)
@@ -293,7 +308,7 @@ func runDemo(ctx context.Context, out io.Writer, h *hub.Hub, base string, timeou
 	if err != nil {
 		return false, err
 	}
-	all = all && filesOK
+	all = as2p.report(ctx, out) && filesOK && all
 	fmt.Fprintln(out, "\n9. Shipments back to the shops")
 	all = shop.report(ctx, out) && all
 	all = mage.report(out) && all
