@@ -126,10 +126,10 @@ func (s *Server) routes() []route {
 		hf("GET /api/v1/dlq/{id}", s.dlqShow),
 		hf("POST /api/v1/dlq/{id}/replay", s.dlqReplay),
 		hf("GET /api/v1/labels/{id}", s.label),
-		{"POST /webhooks/shopify", s.shopify()},
-		{"POST /webhooks/custom/{channel}", s.custom()},
-		{"POST /webhooks/magento/{store}", s.magento()},
-		{"POST /as2", s.as2()},
+		{"POST /webhooks/shopify", orNotConfigured(s.deps.Shopify, "no Shopify shop is configured (channels.shopify.shops)")},
+		{"POST /webhooks/custom/{channel}", orNotConfigured(s.deps.Custom, "no custom channel is configured (channels.custom.channels)")},
+		{"POST /webhooks/magento/{store}", orNotConfigured(s.deps.Magento, "no Magento store is configured (channels.magento.stores)")},
+		{"POST /as2", orNotConfigured(s.deps.AS2, "no partner exchanges AS2 (partners[].as2 and as2.id)")},
 	}
 }
 
@@ -169,43 +169,14 @@ func (s *Server) label(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
-func (s *Server) shopify() http.Handler {
-	if s.deps.Shopify != nil {
-		return s.deps.Shopify
+// orNotConfigured is h, or when h is nil a handler that answers 404 with what to
+// configure: a channel that is not set up says so instead of a bare 404.
+func orNotConfigured(h http.Handler, what string) http.Handler {
+	if h != nil {
+		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
-			Detail: "no Shopify shop is configured (channels.shopify.shops)"})
-	})
-}
-
-func (s *Server) custom() http.Handler {
-	if s.deps.Custom != nil {
-		return s.deps.Custom
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
-			Detail: "no custom channel is configured (channels.custom.channels)"})
-	})
-}
-
-func (s *Server) as2() http.Handler {
-	if s.deps.AS2 != nil {
-		return s.deps.AS2
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
-			Detail: "no partner exchanges AS2 (partners[].as2 and as2.id)"})
-	})
-}
-
-func (s *Server) magento() http.Handler {
-	if s.deps.Magento != nil {
-		return s.deps.Magento
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound,
-			Detail: "no Magento store is configured (channels.magento.stores)"})
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeNotFound, Status: http.StatusNotFound, Detail: what})
 	})
 }
 
