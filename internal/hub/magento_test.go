@@ -121,10 +121,10 @@ func TestMagentoTriggerToOrderAndShipmentBack(t *testing.T) {
 	if n := count(t, h.Store, router.TopicFulfilmentOrders); n != 1 {
 		t.Errorf("fulfilment.orders holds %d, want 1", n)
 	}
-	trail, _ := h.Store.Trail(context.Background(), orderID)
-	if !store.HasStages(trail, store.StageShipped, store.StageConfirmed) {
-		t.Errorf("trail lacks shipped and confirmed: %+v", trail)
-	}
+	eventually(t, "the trail through shipped and confirmed", 10*time.Second, func() bool {
+		trail, err := h.Store.Trail(context.Background(), orderID)
+		return err == nil && store.HasStages(trail, store.StageShipped, store.StageConfirmed)
+	})
 	// The next scheduled pass reads the order again (overlap): nothing changes.
 	if _, err := h.Magento.Poll(context.Background(), "m1"); err != nil {
 		t.Fatal(err)
