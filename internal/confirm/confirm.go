@@ -123,9 +123,6 @@ func (c *confirmer) shipNotice(ctx context.Context, tx *router.Tx, msg *message.
 	if !ok || p.Set == "" {
 		return nil
 	}
-	if msg.Metadata.Get(partners.MetaDeliveryID) != "" {
-		return nil // a replay of a parked file delivery is the delivery handler's
-	}
 	body, err := tx.Store().ReleasedOrder(ctx, tx, sc.OrderID)
 	if err != nil {
 		return err

@@ -175,23 +175,20 @@ func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, e
 		ct = "application/edi-x12"
 	}
 	res, err := t.a.Sender.Send(ctx, t.p.profile, connas2.Message{Payload: data, ContentType: ct, FileName: name, MessageID: mid})
-	status, disposition, mdn, mic := "failed", "", []byte(nil), ""
 	if res != nil {
-		status, disposition, mdn, mic = string(res.Status), res.Disposition.String(), res.MDN, res.MIC.String()
-	}
-	if res != nil {
-		now := store.Now()
+		// Kept whatever the outcome: the MDN (or its absence) is the record of what
+		// the partner said.
 		if _, serr := t.a.store.DB().ExecContext(context.WithoutCancel(ctx), t.a.store.Rebind(`INSERT INTO as2_sent (message_id, partner, name, mic, status, disposition, mdn, sent_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, disposition = excluded.disposition,
 			mdn = excluded.mdn, mic = excluded.mic, sent_at = excluded.sent_at`),
-			mid, t.p.name, name, mic, statusOf(status, err), disposition, mdn, now); serr != nil && err == nil {
+			mid, t.p.name, name, res.MIC.String(), statusOf(string(res.Status), err), res.Disposition.String(), res.MDN, store.Now()); serr != nil && err == nil {
 			return "", fault.AsTransient(fmt.Errorf("keeping the MDN of %s: %w", mid, serr))
 		}
 	}
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s %s (%s)", t.p.cfg.URL, mid, disposition), nil
+	return fmt.Sprintf("%s %s (%s)", t.p.cfg.URL, mid, res.Disposition), nil
 }
 
 func statusOf(s string, err error) string {
