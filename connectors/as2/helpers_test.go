@@ -3,14 +3,9 @@ package as2
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -19,6 +14,7 @@ import (
 
 	as2recv "github.com/paklog/integration-hub/adapters/as2"
 	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/as2test"
 	"github.com/paklog/integration-hub/internal/fault"
 	"github.com/paklog/integration-hub/internal/intake"
 )
@@ -26,53 +22,12 @@ import (
 var x12 = []byte("ISA*00*          *00*          *ZZ*PAKLOG         *ZZ*ACME           *260101*1200*U*00401*000000001*0*P*>~\r\n" +
 	"GS*SH*PAKLOG*ACME*20260101*1200*1*X*004010~\r\nST*856*0001~\r\nBSN*00*SHP-1*20260101*1200~\r\nSE*3*0001~\r\nGE*1*1~\r\nIEA*1*000000001~\r\n")
 
-// RSA key generation is the slowest thing these tests do: four keys, once per
-// test binary. 0 is ours, 1 the partner's, 2 a stranger's, 3 our next key.
-var (
-	keysOnce sync.Once
-	rsaKeys  []*rsa.PrivateKey
-)
-
-func rsaKey(t testing.TB, i int) *rsa.PrivateKey {
-	t.Helper()
-	keysOnce.Do(func() {
-		for range 4 {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys = append(rsaKeys, k)
-		}
-	})
-	return rsaKeys[i]
-}
-
 // newKeyPair makes a self-signed certificate (a CA, so that openssl -CAfile
-// accepts it as a trust anchor) for key i.
+// accepts it as a trust anchor) for test key i.
 func newKeyPair(t testing.TB, i int, cn string, serial int64, notBefore, notAfter time.Time) edias2.KeyPair {
 	t.Helper()
-	key := rsaKey(t, i)
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	ski := sha1.Sum(pub)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"PakLog test"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		SubjectKeyId:          ski[:],
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return edias2.KeyPair{Cert: c, Key: key}
+	key := as2test.RSAKey(t, i)
+	return edias2.KeyPair{Cert: as2test.SelfSigned(t, cn, key, serial, notBefore, notAfter), Key: key}
 }
 
 // parties are the key pairs of a test, valid from an hour ago for a year.

@@ -83,7 +83,7 @@ type Partner struct {
 	Sign     bool        // sign outgoing messages
 	Digest   Digest      // signature and MIC digest; zero means SHA256
 	Encrypt  bool        // encrypt outgoing messages
-	Cipher   Cipher      // zero means AES256CBC; DES3CBC is refused for sending
+	Cipher   Cipher      // zero means DefaultCipher (AES128CBC); DES3CBC is refused for sending
 	Compress Compression // whether and where to compress outgoing messages
 	MDN      MDNRequest  // the receipt we ask for when sending
 
@@ -133,9 +133,15 @@ func (p *Partner) digest() Digest {
 	return p.Digest
 }
 
+// DefaultCipher is what a zero Partner.Cipher encrypts with: AES-128-CBC, the
+// cipher every AS2 product reads and the default of connectors/as2 profiles and
+// of partners[].as2.encrypt in the hub's configuration. Choose AES256CBC
+// explicitly where a partner asks for it.
+const DefaultCipher = AES128CBC
+
 func (p *Partner) cipher() Cipher {
 	if p.Cipher == 0 {
-		return AES256CBC
+		return DefaultCipher
 	}
 	return p.Cipher
 }

@@ -73,19 +73,19 @@ func verifySignature(sigDER, content []byte, certs []*x509.Certificate, now time
 	defer guard(op, &err)
 	der, err := berToDER(sigDER)
 	if err != nil {
-		return v, newError(AuthenticationFailed, op, fmt.Errorf("decoding CMS signature: %w", err))
+		return v, newError(AuthenticationFailed, op, fmt.Errorf("%w: decoding CMS signature: %w", ErrBadSignature, err))
 	}
 	p7, err := pkcs7.Parse(der)
 	if err != nil {
-		return v, newError(AuthenticationFailed, op, fmt.Errorf("parsing CMS signature: %w", err))
+		return v, newError(AuthenticationFailed, op, fmt.Errorf("%w: parsing CMS signature: %w", ErrBadSignature, err))
 	}
 	if len(p7.Signers) != 1 {
-		return v, errorf(AuthenticationFailed, op, "signature has %d signers, want exactly 1", len(p7.Signers))
+		return v, errorf(AuthenticationFailed, op, "%w: %d signers, want exactly 1", ErrBadSignature, len(p7.Signers))
 	}
 	si := p7.Signers[0]
 	d, ok := digestForOID(si.DigestAlgorithm.Algorithm)
 	if !ok {
-		return v, errorf(AuthenticationFailed, op, "signature uses digest %s; supported: sha-1, sha-256, sha-384, sha-512", si.DigestAlgorithm.Algorithm)
+		return v, errorf(AuthenticationFailed, op, "%w: it uses digest %s; supported: sha-1, sha-256, sha-384, sha-512", ErrBadSignature, si.DigestAlgorithm.Algorithm)
 	}
 	signer := issuerSerial(si.IssuerAndSerialNumber.IssuerName.FullBytes, si.IssuerAndSerialNumber.SerialNumber)
 	var match *x509.Certificate
@@ -98,13 +98,13 @@ func verifySignature(sigDER, content []byte, certs []*x509.Certificate, now time
 	}
 	if match == nil {
 		return v, errorf(AuthenticationFailed, op,
-			"signed with certificate %s, which is not among the partner's certificates [%s]; import the partner's current certificate",
-			signer, certList(certs))
+			"%w: signed with certificate %s, which is not among the partner's certificates [%s]; import the partner's current certificate",
+			ErrUnknownSigner, signer, certList(certs))
 	}
 	if now.Before(match.NotBefore) || now.After(match.NotAfter) {
 		return v, errorf(AuthenticationFailed, op,
-			"partner certificate %s is valid from %s to %s, not at %s; ask the partner for their renewed certificate",
-			certName(match), match.NotBefore.UTC().Format(time.RFC3339), match.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+			"%w: partner certificate %s is valid from %s to %s, not at %s; ask the partner for their renewed certificate",
+			ErrSignerNotValid, certName(match), match.NotBefore.UTC().Format(time.RFC3339), match.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	p7.Content = content
 	p7.Certificates = []*x509.Certificate{match}
@@ -113,7 +113,7 @@ func verifySignature(sigDER, content []byte, certs []*x509.Certificate, now time
 		if errors.As(err, &mismatch) {
 			return v, errorf(IntegrityCheckFailed, op, "content digest does not match the signed digest: the payload was altered after signing")
 		}
-		return v, errorf(AuthenticationFailed, op, "signature does not verify with partner certificate %s: %v", certName(match), err)
+		return v, errorf(AuthenticationFailed, op, "%w with partner certificate %s: %v", ErrBadSignature, certName(match), err)
 	}
 	return verified{cert: match, digest: d}, nil
 }

@@ -125,6 +125,23 @@ var (
 	ErrMICMismatch = errors.New("MIC mismatch")
 	// ErrNoMIC: the MDN carries no Received-Content-MIC.
 	ErrNoMIC = errors.New("MDN carries no Received-Content-MIC")
+
+	// The three ways a signature fails authentication-failed, told apart
+	// because they call for different action. Each is wrapped in an *Error
+	// with modifier AuthenticationFailed (a content digest that does not
+	// match is IntegrityCheckFailed instead).
+	//
+	// ErrUnknownSigner: signed with a certificate that is not among the
+	// partner's (by issuer and serial): a configuration matter, the partner
+	// changed its certificate. Import the new one.
+	ErrUnknownSigner = errors.New("signed by a certificate not configured for the partner")
+	// ErrSignerNotValid: signed with one of the partner's certificates, but
+	// it is expired or not yet valid at the time of checking.
+	ErrSignerNotValid = errors.New("the signing certificate is not valid now")
+	// ErrBadSignature: the signature cannot be read, has the wrong number of
+	// signers or an unsupported digest, or does not verify with the
+	// certificate it names: damaged in transit, or forged.
+	ErrBadSignature = errors.New("signature does not verify")
 )
 
 func newError(m Modifier, op string, err error) *Error {

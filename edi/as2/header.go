@@ -144,14 +144,33 @@ func formatDNOptions(req MDNRequest) string {
 	return "signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, " + strings.Join(names, ", ")
 }
 
-// firstDigest returns the first valid digest of algs, or SHA256.
+// DefaultMICDigest is the MIC algorithm when no signed-receipt-micalg list
+// travels: for an unsigned message whose sender asked for an unsigned receipt (or
+// for none). RFC 4130 §7.3.1 ties the Received-Content-MIC algorithm to that list
+// and names none for this case; both sides here use sha-256, and a partner that
+// uses sha-1 shows up as a MIC mismatch naming both algorithms.
+const DefaultMICDigest = SHA256
+
+// UnsignedMICDigest is the algorithm of the MIC of an unsigned message sent with
+// the receipt request req, the same on both sides (RFC 4130 §7.3.1): the first
+// signed-receipt-micalg when a signed receipt is asked for (the list is only sent
+// then; an empty one is sent as sha-256), otherwise DefaultMICDigest. A signed
+// message's MIC uses its signature digest instead.
+func UnsignedMICDigest(req MDNRequest) Digest {
+	if req.Mode == MDNNone || !req.Signed {
+		return DefaultMICDigest
+	}
+	return firstDigest(req.MICAlgs)
+}
+
+// firstDigest returns the first valid digest of algs, or DefaultMICDigest.
 func firstDigest(algs []Digest) Digest {
 	for _, d := range algs {
 		if d.valid() {
 			return d
 		}
 	}
-	return SHA256
+	return DefaultMICDigest
 }
 
 var errNoHeader = errors.New("header missing")

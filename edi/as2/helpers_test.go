@@ -3,65 +3,14 @@ package as2
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/paklog/integration-hub/internal/as2test"
 )
-
-// Test key material is generated once per test binary: RSA key generation is
-// the slowest thing these tests do.
-var (
-	keysOnce sync.Once
-	rsaKeys  []*rsa.PrivateKey
-)
-
-func testKey(t testing.TB, i int) *rsa.PrivateKey {
-	t.Helper()
-	keysOnce.Do(func() {
-		for range 5 {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys = append(rsaKeys, k)
-		}
-	})
-	return rsaKeys[i]
-}
-
-// newCert makes a self-signed certificate for key.
-func newCert(t testing.TB, cn string, key *rsa.PrivateKey, serial int64, notBefore, notAfter time.Time) *x509.Certificate {
-	t.Helper()
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	ski := sha1.Sum(pub)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"PakLog test"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		SubjectKeyId:          ski[:],
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // world is two AS2 parties, "PAKLOG" (us) and "Acme Corp" (them, an id with
 // a space, so it travels quoted), each holding a profile of the other.
@@ -80,11 +29,11 @@ func newWorld(t testing.TB) *world {
 	now := time.Now()
 	nb, na := now.Add(-time.Hour), now.Add(365*24*time.Hour)
 	w := &world{}
-	ourCur := KeyPair{newCert(t, "PAKLOG AS2 2026", testKey(t, 0), 1001, nb, na), testKey(t, 0)}
-	w.usOld = KeyPair{newCert(t, "PAKLOG AS2 2025", testKey(t, 1), 1000, nb, na), testKey(t, 1)}
-	theirs := KeyPair{newCert(t, "Acme AS2", testKey(t, 2), 77, nb, na), testKey(t, 2)}
-	w.themAlt = KeyPair{newCert(t, "Acme AS2 next", testKey(t, 4), 78, nb, na), testKey(t, 4)}
-	w.stranger = KeyPair{newCert(t, "Mallory", testKey(t, 3), 666, nb, na), testKey(t, 3)}
+	ourCur := KeyPair{as2test.SelfSigned(t, "PAKLOG AS2 2026", as2test.RSAKey(t, 0), 1001, nb, na), as2test.RSAKey(t, 0)}
+	w.usOld = KeyPair{as2test.SelfSigned(t, "PAKLOG AS2 2025", as2test.RSAKey(t, 1), 1000, nb, na), as2test.RSAKey(t, 1)}
+	theirs := KeyPair{as2test.SelfSigned(t, "Acme AS2", as2test.RSAKey(t, 2), 77, nb, na), as2test.RSAKey(t, 2)}
+	w.themAlt = KeyPair{as2test.SelfSigned(t, "Acme AS2 next", as2test.RSAKey(t, 4), 78, nb, na), as2test.RSAKey(t, 4)}
+	w.stranger = KeyPair{as2test.SelfSigned(t, "Mallory", as2test.RSAKey(t, 3), 666, nb, na), as2test.RSAKey(t, 3)}
 	w.us = &Identity{ID: "PAKLOG", Keys: []KeyPair{ourCur, w.usOld}}
 	w.them = &Identity{ID: "Acme Corp", Keys: []KeyPair{theirs}}
 	w.themProfile = &Partner{ID: "Acme Corp", Certs: []*x509.Certificate{w.themAlt.Cert, theirs.Cert}, Sign: true, Encrypt: true}

@@ -3,73 +3,23 @@ package as2
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paklog/integration-hub/internal/as2test"
 )
 
 // Interop with the openssl command as the independent peer. Without
 // openssl these tests skip, unless PAKLOG_REQUIRE_SERVICES=1 makes them fail.
 
-func requireOpenSSL(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		if os.Getenv("PAKLOG_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("openssl not found and PAKLOG_REQUIRE_SERVICES=1: %v", err)
-		}
-		t.Skipf("openssl not found: %v", err)
-	}
-}
-
-func openssl(t *testing.T, dir string, stdin []byte, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.Bytes()
-}
-
-func writeFile(t *testing.T, dir, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
-func readFile(t *testing.T, dir, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // writeKeyPair writes name.crt and name.key (PEM) into dir.
 func writeKeyPair(t *testing.T, dir, name string, kp KeyPair) {
 	t.Helper()
-	writeFile(t, dir, name+".crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.Cert.Raw}))
-	der, err := x509.MarshalPKCS8PrivateKey(kp.Key.(*rsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	as2test.WriteKeyPair(t, dir, name, kp.Cert, kp.Key)
 }
 
 // splitSMIME splits openssl's S/MIME output into its header and body, the
@@ -83,19 +33,6 @@ func splitSMIME(t *testing.T, b []byte) (http.Header, []byte) {
 	return http.Header(e.header), e.body
 }
 
-// toEML joins our HTTP header and body into a MIME file openssl can read.
-func toEML(h http.Header, body []byte) []byte {
-	var b bytes.Buffer
-	for _, k := range []string{"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
-		if v := h.Get(k); v != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("\r\n")
-	b.Write(body)
-	return b.Bytes()
-}
-
 func as2Headers(h http.Header, id string) http.Header {
 	h.Set("AS2-From", `"Acme Corp"`)
 	h.Set("AS2-To", "PAKLOG")
@@ -103,15 +40,9 @@ func as2Headers(h http.Header, id string) http.Header {
 	return h
 }
 
-func opensslMIC(t *testing.T, dir, file, alg string) string {
-	t.Helper()
-	sum := openssl(t, dir, nil, "dgst", "-"+alg, "-binary", file)
-	return base64.StdEncoding.EncodeToString(sum)
-}
-
 // interopWorld writes everyone's keys as PEM into a temp dir.
 func interopWorld(t *testing.T) (*world, string) {
-	requireOpenSSL(t)
+	as2test.RequireOpenSSL(t)
 	w := newWorld(t)
 	dir := t.TempDir()
 	writeKeyPair(t, dir, "us", w.us.Keys[0])
@@ -127,10 +58,10 @@ var entityX12 = append([]byte("Content-Type: application/edi-x12\r\nContent-Disp
 // return the MIC openssl dgst computes over the same signed bytes.
 func TestInteropOpenSSLSigned(t *testing.T) {
 	w, dir := interopWorld(t)
-	writeFile(t, dir, "entity.txt", entityX12)
+	as2test.WriteFile(t, dir, "entity.txt", entityX12)
 	for _, md := range []string{"sha1", "sha256", "sha384", "sha512"} {
 		t.Run(md, func(t *testing.T) {
-			out := openssl(t, dir, nil, "cms", "-sign", "-binary", "-md", md, "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
+			out := as2test.OpenSSL(t, dir, nil, "cms", "-sign", "-binary", "-md", md, "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
 			h, body := splitSMIME(t, out)
 			msg, err := w.recv.Parse(context.Background(), as2Headers(h, "<ossl-sign@acme>"), bytes.NewReader(body))
 			if err != nil {
@@ -140,7 +71,7 @@ func TestInteropOpenSSLSigned(t *testing.T) {
 				t.Fatalf("payload %q security %+v", msg.Payload.Data, msg.Security)
 			}
 			d, _ := ParseDigest(md)
-			want := opensslMIC(t, dir, "entity.txt", md) + ", " + d.String()
+			want := as2test.Digest(t, dir, "entity.txt", md) + ", " + d.String()
 			if msg.MIC.String() != want {
 				t.Fatalf("MIC = %q, openssl dgst says %q", msg.MIC, want)
 			}
@@ -153,8 +84,8 @@ func TestInteropOpenSSLSigned(t *testing.T) {
 func TestInteropOpenSSLSignedLF(t *testing.T) {
 	w, dir := interopWorld(t)
 	lf := bytes.ReplaceAll(entityX12, []byte("\r\n"), []byte("\n"))
-	writeFile(t, dir, "entity.txt", lf)
-	out := openssl(t, dir, nil, "cms", "-sign", "-md", "sha256", "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
+	as2test.WriteFile(t, dir, "entity.txt", lf)
+	out := as2test.OpenSSL(t, dir, nil, "cms", "-sign", "-md", "sha256", "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
 	// openssl writes the canonical CRLF content inside an LF structure; a
 	// gateway that rewrites line ends leaves LF only.
 	out = bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n"))
@@ -166,8 +97,8 @@ func TestInteropOpenSSLSignedLF(t *testing.T) {
 	if !msg.Security.CRLFConverted || !bytes.Equal(msg.Payload.Data, x12) {
 		t.Fatalf("CRLFConverted=%v payload %q", msg.Security.CRLFConverted, msg.Payload.Data)
 	}
-	writeFile(t, dir, "canon.txt", entityX12)
-	if want := opensslMIC(t, dir, "canon.txt", "sha256") + ", sha-256"; msg.MIC.String() != want {
+	as2test.WriteFile(t, dir, "canon.txt", entityX12)
+	if want := as2test.Digest(t, dir, "canon.txt", "sha256") + ", sha-256"; msg.MIC.String() != want {
 		t.Fatalf("MIC = %q, want %q (over the CRLF form)", msg.MIC, want)
 	}
 }
@@ -175,10 +106,10 @@ func TestInteropOpenSSLSignedLF(t *testing.T) {
 // Inbound: openssl encrypts (with and without signing) with AES and 3DES.
 func TestInteropOpenSSLEncrypted(t *testing.T) {
 	w, dir := interopWorld(t)
-	writeFile(t, dir, "entity.txt", entityX12)
-	signed := openssl(t, dir, nil, "cms", "-sign", "-binary", "-md", "sha256", "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
-	writeFile(t, dir, "signed.eml", signed)
-	wantMIC := opensslMIC(t, dir, "entity.txt", "sha256") + ", sha-256"
+	as2test.WriteFile(t, dir, "entity.txt", entityX12)
+	signed := as2test.OpenSSL(t, dir, nil, "cms", "-sign", "-binary", "-md", "sha256", "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key")
+	as2test.WriteFile(t, dir, "signed.eml", signed)
+	wantMIC := as2test.Digest(t, dir, "entity.txt", "sha256") + ", sha-256"
 	for _, tc := range []struct {
 		flag   string
 		cipher Cipher
@@ -189,7 +120,7 @@ func TestInteropOpenSSLEncrypted(t *testing.T) {
 				if sign {
 					in = "signed.eml"
 				}
-				out := openssl(t, dir, nil, "cms", "-encrypt", "-binary", tc.flag, "-in", in, "us.crt")
+				out := as2test.OpenSSL(t, dir, nil, "cms", "-encrypt", "-binary", tc.flag, "-in", in, "us.crt")
 				h, body := splitSMIME(t, out)
 				msg, err := w.recv.Parse(context.Background(), as2Headers(h, "<ossl-enc@acme>"), bytes.NewReader(body))
 				if err != nil {
@@ -208,7 +139,7 @@ func TestInteropOpenSSLEncrypted(t *testing.T) {
 		}
 	}
 	t.Run("DER/rollover", func(t *testing.T) {
-		der := openssl(t, dir, nil, "cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", "-in", "entity.txt", "usold.crt")
+		der := as2test.OpenSSL(t, dir, nil, "cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", "-in", "entity.txt", "usold.crt")
 		h := as2Headers(header("Content-Type", `application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"`), "<ossl-der@acme>")
 		msg, err := w.recv.Parse(context.Background(), h, bytes.NewReader(der))
 		if err != nil {
@@ -219,7 +150,7 @@ func TestInteropOpenSSLEncrypted(t *testing.T) {
 		}
 	})
 	t.Run("BER stream", func(t *testing.T) {
-		ber := openssl(t, dir, nil, "cms", "-encrypt", "-binary", "-stream", "-aes128", "-outform", "DER", "-in", "signed.eml", "us.crt")
+		ber := as2test.OpenSSL(t, dir, nil, "cms", "-encrypt", "-binary", "-stream", "-aes128", "-outform", "DER", "-in", "signed.eml", "us.crt")
 		if ber[1] != 0x80 {
 			t.Fatalf("openssl did not stream indefinite-length BER: % x", ber[:4])
 		}
@@ -233,7 +164,7 @@ func TestInteropOpenSSLEncrypted(t *testing.T) {
 		}
 	})
 	t.Run("keyid recipient", func(t *testing.T) {
-		der := openssl(t, dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-keyid", "-outform", "DER", "-in", "entity.txt", "us.crt")
+		der := as2test.OpenSSL(t, dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-keyid", "-outform", "DER", "-in", "entity.txt", "us.crt")
 		h := as2Headers(header("Content-Type", `application/pkcs7-mime; name="smime.p7m"`), "<ossl-keyid@acme>")
 		msg, err := w.recv.Parse(context.Background(), h, bytes.NewReader(der))
 		if err != nil {
@@ -244,7 +175,7 @@ func TestInteropOpenSSLEncrypted(t *testing.T) {
 		}
 	})
 	t.Run("wrong key", func(t *testing.T) {
-		out := openssl(t, dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-in", "entity.txt", "stranger.crt")
+		out := as2test.OpenSSL(t, dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-in", "entity.txt", "stranger.crt")
 		h, body := splitSMIME(t, out)
 		_, err := w.recv.Parse(context.Background(), as2Headers(h, "<ossl-wrong@acme>"), bytes.NewReader(body))
 		e := wantModifier(t, err, DecryptionFailed)
@@ -279,35 +210,35 @@ func TestInteropOutboundToOpenSSL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			signedEML := toEML(req.Header, req.Body)
+			signedEML := as2test.EML(req.Header, req.Body)
 			if tc.encrypt {
-				writeFile(t, dir, "body.der", req.Body)
+				as2test.WriteFile(t, dir, "body.der", req.Body)
 				// the DER form checks the envelope alone; the S/MIME form the headers too
-				signedEML = openssl(t, dir, nil, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", "body.der", "-recip", "us.crt", "-inkey", "us.key")
-				viaSMIME := openssl(t, dir, toEML(http.Header{"Content-Type": req.Header["Content-Type"], "Content-Transfer-Encoding": {"base64"}}, wrap64(req.Body)),
+				signedEML = as2test.OpenSSL(t, dir, nil, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", "body.der", "-recip", "us.crt", "-inkey", "us.key")
+				viaSMIME := as2test.OpenSSL(t, dir, as2test.EML(http.Header{"Content-Type": req.Header["Content-Type"], "Content-Transfer-Encoding": {"base64"}}, wrap64(req.Body)),
 					"cms", "-decrypt", "-binary", "-recip", "us.crt", "-inkey", "us.key")
 				if !bytes.Equal(viaSMIME, signedEML) {
 					t.Fatal("S/MIME and DER decryption differ")
 				}
-				print := openssl(t, dir, nil, "cms", "-cmsout", "-print", "-inform", "DER", "-in", "body.der")
+				print := as2test.OpenSSL(t, dir, nil, "cms", "-cmsout", "-print", "-inform", "DER", "-in", "body.der")
 				if bytes.Contains(print, []byte("GCM")) || bytes.Contains(print, []byte("OAEP")) || !bytes.Contains(print, []byte("rsaEncryption")) {
 					t.Fatalf("envelope uses unexpected algorithms:\n%s", print)
 				}
 			}
-			writeFile(t, dir, "signed.eml", signedEML)
+			as2test.WriteFile(t, dir, "signed.eml", signedEML)
 			// Not -binary: OpenSSL 3.0 in binary mode keeps the CR of the CRLF
 			// that precedes a boundary (RFC 2046 gives it to the delimiter),
 			// so it would fail on any RFC-conformant multipart/signed. Text
 			// mode is exact here because our signed part is already CRLF.
-			openssl(t, dir, nil, "cms", "-verify", "-noverify", "-in", "signed.eml", "-out", "content.noverify")
-			openssl(t, dir, nil, "cms", "-verify", "-CAfile", "them.crt", "-in", "signed.eml", "-out", "content.bin")
-			content := readFile(t, dir, "content.bin")
+			as2test.OpenSSL(t, dir, nil, "cms", "-verify", "-noverify", "-in", "signed.eml", "-out", "content.noverify")
+			as2test.OpenSSL(t, dir, nil, "cms", "-verify", "-CAfile", "them.crt", "-in", "signed.eml", "-out", "content.bin")
+			content := as2test.ReadFile(t, dir, "content.bin")
 			wantEntity := append([]byte("Content-Type: application/edi-x12\r\nContent-Transfer-Encoding: binary\r\nContent-Disposition: attachment; filename=po.x12\r\n\r\n"), x12...)
 			if !bytes.Equal(content, wantEntity) {
 				t.Fatalf("openssl verified content\n%q\nwant\n%q", content, wantEntity)
 			}
 			alg := strings.ReplaceAll(tc.digest.String(), "-", "")
-			if want := opensslMIC(t, dir, "content.bin", alg) + ", " + tc.digest.String(); req.MIC.String() != want {
+			if want := as2test.Digest(t, dir, "content.bin", alg) + ", " + tc.digest.String(); req.MIC.String() != want {
 				t.Fatalf("our MIC %q, openssl dgst %q", req.MIC, want)
 			}
 		})
@@ -327,8 +258,8 @@ func TestInteropMDNToOpenSSL(t *testing.T) {
 		if !strings.Contains(resp.Header.Get("Content-Type"), "micalg=sha-512") {
 			t.Fatalf("Content-Type = %q", resp.Header.Get("Content-Type"))
 		}
-		writeFile(t, dir, "mdn.eml", toEML(resp.Header, resp.Body))
-		report := openssl(t, dir, nil, "cms", "-verify", "-CAfile", "us.crt", "-in", "mdn.eml")
+		as2test.WriteFile(t, dir, "mdn.eml", as2test.EML(resp.Header, resp.Body))
+		report := as2test.OpenSSL(t, dir, nil, "cms", "-verify", "-CAfile", "us.crt", "-in", "mdn.eml")
 		want := "Disposition: " + DispositionFor(procErr).String() + "\r\n"
 		if !bytes.Contains(report, []byte(want)) || !bytes.Contains(report, []byte("Received-Content-MIC: "+msg.MIC.String())) {
 			t.Fatalf("openssl-verified report lacks %q:\n%s", want, report)
@@ -350,8 +281,8 @@ func TestInteropCompressedStructure(t *testing.T) {
 		if !strings.Contains(req.Header.Get("Content-Type"), "smime-type=compressed-data") {
 			t.Fatalf("Content-Type = %q", req.Header.Get("Content-Type"))
 		}
-		writeFile(t, dir, "z.der", req.Body)
-		out := string(openssl(t, dir, nil, "cms", "-cmsout", "-print", "-inform", "DER", "-in", "z.der"))
+		as2test.WriteFile(t, dir, "z.der", req.Body)
+		out := string(as2test.OpenSSL(t, dir, nil, "cms", "-cmsout", "-print", "-inform", "DER", "-in", "z.der"))
 		for _, want := range []string{"contentType: id-smime-ct-compressedData", "algorithm: zlib compression", "eContentType: pkcs7-data"} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("openssl -print output lacks %q:\n%s", want, out)

@@ -237,6 +237,37 @@ func (m *MDN) Err() error {
 	return errorf(mod, "partner receipt", "partner %q reported %q for message %s", m.From, m.Disposition, m.OriginalMessageID)
 }
 
+// IsMDN reports whether an AS2 POST (its header fields and body) carries an MDN
+// rather than a message: a multipart/report, or a multipart/signed whose signed
+// part is a multipart/report. A receipt URL that is also the message endpoint
+// (RFC 4130 allows one URL for both) routes with it. It reads nothing but the
+// outer structure and never fails: anything unreadable is not an MDN.
+func IsMDN(h http.Header, body []byte) bool {
+	e, err := topEntity(h, body)
+	if err != nil {
+		return false
+	}
+	mt, params, err := e.mediaType()
+	switch {
+	case err != nil:
+		return false
+	case mt == "multipart/report":
+		return true
+	case mt != "multipart/signed":
+		return false
+	}
+	parts, err := splitMultipart(e.body, params["boundary"], 8)
+	if err != nil || len(parts) == 0 {
+		return false
+	}
+	signed, err := parseEntity(parts[0], DefaultConfig().MaxHeaderSize)
+	if err != nil {
+		return false
+	}
+	mt, _, err = signed.mediaType()
+	return err == nil && mt == "multipart/report"
+}
+
 // ParseMDN reads an MDN (the HTTP response to our POST, or an asynchronous
 // MDN POSTed to us). The partner is resolved from AS2-From (partner) and
 // AS2-To (us); a signed MDN is verified against the partner's certificates

@@ -163,6 +163,8 @@ func (r *Receiver) Parse(ctx context.Context, h http.Header, body io.Reader) (*M
 		return msg, err
 	}
 	if !msg.Security.Signed {
+		// The first signed-receipt-micalg the request carried, else
+		// DefaultMICDigest: what UnsignedMICDigest gives the sender.
 		msg.MIC = computeMIC(firstDigest(msg.MDN.MICAlgs), payload.raw)
 	} else {
 		msg.MIC = u.mic
@@ -339,14 +341,14 @@ func verifyMultipartSigned(e *entity, params map[string]string, certs []*x509.Ce
 	}
 	sigEnt, err := parseEntity(parts[1], cfg.MaxHeaderSize)
 	if err != nil {
-		return nil, v, false, newError(AuthenticationFailed, op, fmt.Errorf("reading signature part: %w", err))
+		return nil, v, false, newError(AuthenticationFailed, op, fmt.Errorf("%w: reading signature part: %w", ErrBadSignature, err))
 	}
 	if mt, _, _ := sigEnt.mediaType(); mt != "application/pkcs7-signature" && mt != "application/x-pkcs7-signature" {
 		return nil, v, false, errorf(UnsupportedFormat, op, "signature part is %q, want application/pkcs7-signature", mt)
 	}
 	sig, err := sigEnt.decodedBody()
 	if err != nil {
-		return nil, v, false, newError(AuthenticationFailed, op, fmt.Errorf("reading signature part: %w", err))
+		return nil, v, false, newError(AuthenticationFailed, op, fmt.Errorf("%w: reading signature part: %w", ErrBadSignature, err))
 	}
 	signed = parts[0]
 	now := cfg.Now()

@@ -45,8 +45,9 @@ func BuildRequest(self *Identity, p *Partner, payload Payload, opt RequestOption
 	var mic MIC
 	if !p.Sign {
 		// RFC 4130 §7.3.1: unsigned → MIC over the payload entity with headers,
-		// in the algorithm asked for in the receipt request.
-		mic = computeMIC(firstDigest(p.MDN.MICAlgs), buildEntity(ent.fields, ent.body))
+		// in the algorithm the receipt request names (only a signed-receipt
+		// request carries signed-receipt-micalg).
+		mic = computeMIC(UnsignedMICDigest(p.MDN), buildEntity(ent.fields, ent.body))
 	}
 	if p.Compress == CompressBeforeSigning || (p.Compress == CompressAfterSigning && !p.Sign) {
 		if ent, err = compressEntity(ent); err != nil {
