@@ -257,7 +257,7 @@ func TestHandleAsyncMDNRefusals(t *testing.T) {
 	}{
 		{"unknown Original-Message-ID", nil, nil, ErrUnknownMessage, fault.Permanent},
 		{"unsigned (forged) receipt", nil, nil, ErrUnsignedMDN, fault.Permanent},
-		{"signed by a stranger", nil, nil, ErrMDNVerification, fault.Transient},
+		{"signed by a stranger", nil, nil, ErrMDNSigner, fault.Permanent},
 		{"another partner's receipt for our message", nil, nil, ErrUnknownMessage, fault.Permanent},
 		{"unknown partner", nil, nil, edias2.ErrUnknownPartner, fault.Permanent},
 		{"profile lookup fails", nil, nil, nil, fault.Transient},

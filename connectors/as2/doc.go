@@ -47,13 +47,17 @@
 //   - transient (retried): network errors, ErrTimeout (Profile.Timeout), a
 //     cancelled ctx, HTTP 5xx, 408 and 429 (*HTTPError, with Retry-After as the
 //     fault's RetryAfter), a 2xx without the synchronous MDN (ErrNoMDN), an MDN
-//     that does not verify (ErrMDNVerification), a MIC mismatch or a missing MIC
-//     (*MICError: a resend can fix corruption in transit), a negative MDN with
-//     unexpected-processing-error (*MDNError), a failing PendingStore;
+//     whose signature is damaged or that does not verify (ErrMDNVerification), a
+//     MIC mismatch or a missing MIC (*MICError: a resend can fix corruption in
+//     transit), a failing PendingStore;
 //   - permanent (parked for a person): other 4xx and redirects (*HTTPError, with
-//     the first 512 bytes of the body), any other negative MDN (*MDNError with the
-//     partner's modifier: authentication-failed, decryption-failed, …), an
-//     unsigned MDN when a signed one was asked for (ErrUnsignedMDN), an MDN for
+//     the first 512 bytes of the body), every negative MDN (*MDNError with the
+//     partner's modifier: authentication-failed, decryption-failed, and also
+//     unexpected-processing-error, which receivers send for a Message-ID reused
+//     for other content: a resend gets the same answer), an MDN signed by a
+//     certificate not in SigningCerts or not valid now (ErrMDNSigner: the partner
+//     changed its certificate), an unsigned MDN when a signed one was asked for
+//     (ErrUnsignedMDN), an MDN for
 //     another message or other parties (ErrMessageIDMismatch, ErrWrongParties),
 //     an invalid Profile (*ProfileError naming every bad field), no key pair or
 //     partner certificate valid now (ErrNoValidCert);
@@ -65,9 +69,9 @@
 // timeouts after the request was written are transient rather than ambiguous, and
 // why Message.MessageID must stay the same across retries and DLQ replays. A
 // receipt that does not verify is retried for the same reason: the resend brings
-// back the kept receipt intact. If the cause is a certificate the partner changed,
-// every retry fails the same way and the message is parked with an error naming the
-// certificates.
+// back the kept receipt intact. A receipt signed by a certificate we do not hold
+// is not retried: every resend would fail the same way, so the message is parked
+// at once with an error naming the certificates.
 //
 // # Certificates
 //

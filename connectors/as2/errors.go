@@ -31,11 +31,17 @@ var (
 	ErrNoMDN = errors.New("the partner answered without an MDN")
 	// ErrMDNTooLarge: the MDN is longer than Config.MaxMDNSize. [permanent]
 	ErrMDNTooLarge = errors.New("MDN too large")
-	// ErrMDNVerification: the MDN does not verify: a bad or unknown signature,
+	// ErrMDNVerification: the MDN does not verify: a damaged signature,
 	// content altered after signing, or a malformed receipt. [transient: the
 	// partner answers a resend under the same Message-ID with its kept receipt,
-	// which replaces a copy damaged in transit]
+	// which replaces a copy damaged in transit] A signer we do not know is
+	// ErrMDNSigner instead.
 	ErrMDNVerification = errors.New("MDN does not verify")
+	// ErrMDNSigner: the MDN is signed with a certificate that is not among the
+	// profile's SigningCerts, or with one that is expired or not yet valid: the
+	// partner changed its certificate, and every resend would fail the same way.
+	// Import the partner's current certificate. [permanent]
+	ErrMDNSigner = errors.New("MDN signed by a certificate we cannot accept")
 	// ErrUnsignedMDN: the profile asks for a signed MDN and the partner sent an
 	// unsigned one. [permanent]
 	ErrUnsignedMDN = errors.New("MDN is not signed but a signed MDN was requested")
@@ -52,10 +58,17 @@ var (
 )
 
 // MDNError is a receipt in which the partner refused the message:
-// "processed/Error: <modifier>" or "failed/Failure: <modifier>". It is permanent
-// (the message went to the DLQ; a person acts on the modifier) except for
-// unexpected-processing-error, which is the partner's catch-all for its own
-// trouble and is retried.
+// "processed/Error: <modifier>" or "failed/Failure: <modifier>". It is always
+// permanent: the message goes to the DLQ and a person acts on the modifier and
+// the partner's text.
+//
+// That includes unexpected-processing-error. RFC 4130 makes it the catch-all for
+// whatever else is wrong with the message, and receivers send it for a Message-ID
+// they saw before with other content (adapters/as2 does, as do the common AS2
+// products): resending the same bytes under the same Message-ID, which is all a
+// retry does, gets the same answer every time (RFC 4130 §9.3: a resend is a
+// duplicate by its Message-ID). A receiver in trouble of its own answers with
+// HTTP 5xx and no MDN (as adapters/as2 does), which is retried as an *HTTPError.
 //
 // errors.Is(err, edias2.ErrDecryptionFailed) and the other edi/as2 modifier
 // sentinels work on it.
@@ -87,10 +100,6 @@ func (e *MDNError) Error() string {
 // Unwrap returns an *edias2.Error with the partner's modifier.
 func (e *MDNError) Unwrap() error { return e.err }
 
-// Transient reports whether a resend may succeed: only for
-// unexpected-processing-error.
-func (e *MDNError) Transient() bool { return e.Modifier == edias2.UnexpectedProcessingError }
-
 func modifierHint(m edias2.Modifier) string {
 	switch m {
 	case edias2.AuthenticationFailed:
@@ -106,7 +115,7 @@ func modifierHint(m edias2.Modifier) string {
 	case edias2.UnsupportedMICAlgorithms:
 		return "the partner supports none of the MICAlgs we asked for"
 	case edias2.UnexpectedProcessingError:
-		return "the partner failed on its side; the message will be resent"
+		return "read the partner's text: a resend under the same Message-ID gets the same answer (a Message-ID the partner saw before with other content is the usual cause; replaying from the DLQ resends the same bytes under the same Message-ID, so send the file again as a new delivery if the partner lost or rejected it)"
 	}
 	return ""
 }
@@ -187,9 +196,6 @@ func classify(err error) error {
 	)
 	switch {
 	case errors.As(err, &mdnErr):
-		if mdnErr.Transient() {
-			return fault.AsTransient(err)
-		}
 		return fault.AsPermanent(err)
 	case errors.As(err, &httpErr):
 		if httpErr.Transient() {
@@ -205,6 +211,7 @@ func classify(err error) error {
 		errors.Is(err, ErrNotConfigured),
 		errors.Is(err, ErrMDNTooLarge),
 		errors.Is(err, ErrUnsignedMDN),
+		errors.Is(err, ErrMDNSigner),
 		errors.Is(err, ErrWrongParties),
 		errors.Is(err, ErrMessageIDMismatch),
 		errors.Is(err, ErrUnknownMessage),

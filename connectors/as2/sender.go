@@ -409,6 +409,8 @@ func (s *Sender) readMDN(ctx context.Context, h http.Header, body []byte, lookup
 		case prof != nil && len(prof.SigningCerts) == 0 && mediaType(h.Get("Content-Type")) == "multipart/signed":
 			return nil, prof, &ProfileError{LocalID: prof.LocalID, PartnerID: prof.PartnerID, Fields: []FieldError{{"SigningCerts",
 				"empty, but the partner signs its MDNs; import the partner's certificate to verify them"}}}
+		case errors.Is(err, edias2.ErrUnknownSigner) || errors.Is(err, edias2.ErrSignerNotValid):
+			return nil, prof, fmt.Errorf("%w: %w", ErrMDNSigner, err)
 		case errors.As(err, &asErr):
 			return nil, prof, fmt.Errorf("%w: %w", ErrMDNVerification, err)
 		}

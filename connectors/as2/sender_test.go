@@ -223,7 +223,10 @@ func TestNegativeMDN(t *testing.T) {
 		})
 	}
 
-	t.Run("unexpected-processing-error is transient", func(t *testing.T) {
+	// A Message-ID reused for other content: adapters/as2 answers
+	// unexpected-processing-error, and a resend (same bytes, same Message-ID)
+	// would get the same answer, so the error is permanent, not retried.
+	t.Run("unexpected-processing-error for a reused Message-ID is permanent", func(t *testing.T) {
 		pe := newPeer(t)
 		s := newSender(t, Config{})
 		if _, err := s.Send(context.Background(), pe.profile(t), Message{Payload: x12, MessageID: "<reused@PAKLOG>"}); err != nil {
@@ -231,8 +234,11 @@ func TestNegativeMDN(t *testing.T) {
 		}
 		// The same Message-ID with other content: the peer's intake refuses it.
 		_, err := s.Send(context.Background(), pe.profile(t), Message{Payload: append([]byte("X"), x12...), MessageID: "reused@PAKLOG"})
-		wantClass(t, err, fault.Transient)
+		wantClass(t, err, fault.Permanent)
 		wantMDNError(t, err, edias2.UnexpectedProcessingError)
+		if !strings.Contains(err.Error(), "same Message-ID") {
+			t.Errorf("error does not say what to do: %v", err)
+		}
 	})
 
 	t.Run("resend under the same Message-ID is delivered once", func(t *testing.T) {
@@ -383,6 +389,11 @@ func TestTamperedMDN(t *testing.T) {
 			if !errors.As(err, &ae) || ae.Modifier != tt.want {
 				t.Fatalf("underlying error = %v, want modifier %s", err, tt.want)
 			}
+			// A damaged signature is told apart from an unknown signer: it
+			// is retried (the resend brings the kept receipt back intact).
+			if tt.want == edias2.AuthenticationFailed && (!errors.Is(err, edias2.ErrBadSignature) || errors.Is(err, ErrMDNSigner)) {
+				t.Fatalf("error = %v, want edias2.ErrBadSignature and not ErrMDNSigner", err)
+			}
 			if res == nil || res.Receipt != nil || len(res.MDN) == 0 || res.Status != "" {
 				t.Fatalf("result = %+v; the raw MDN must be kept and nothing taken from it", res)
 			}
@@ -433,10 +444,12 @@ func TestReceiptChecks(t *testing.T) {
 			ErrUnsignedMDN, fault.Permanent},
 		{"signed MDN and no SigningCerts", func(msg *edias2.Message) { msg.MDN.Signed = true }, nil, func(p *Profile) { p.SignedMDN, p.SigningCerts = false, nil },
 			nil, fault.Permanent},
+		// An unknown signer is a configuration matter (the partner changed its
+		// certificate): a resend would fail the same way.
 		{"signed by a stranger", func(msg *edias2.Message) {
 			msg.Identity = &edias2.Identity{ID: "ACME", Keys: []edias2.KeyPair{ps.stranger}}
 		}, nil, nil,
-			ErrMDNVerification, fault.Transient},
+			ErrMDNSigner, fault.Permanent},
 		{"answers another message", func(msg *edias2.Message) { msg.MessageID = "<other@PAKLOG>" }, nil, nil,
 			ErrMessageIDMismatch, fault.Permanent},
 		{"from another partner", func(msg *edias2.Message) { msg.To = "ACME-TEST" }, nil, nil,
