@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
@@ -23,6 +24,11 @@ type AS2 struct {
 	Keys          []AS2Key `yaml:"keys"`           // our key pairs: the first signs; all decrypt (a rollover keeps the old one listed)
 	MaxBody       Size     `yaml:"max_body"`       // larger messages get 413; default 64MiB
 	ExpiryWarning Duration `yaml:"expiry_warning"` // /readyz warns this long before a certificate expires; default 720h
+	// ReceiptURL is the hub's POST /as2 as partners reach it (e.g.
+	// https://as2.paklog.example/as2): sent as Receipt-Delivery-Option to the
+	// partners with mdn: async, which POST their MDNs there. Required when a
+	// partner has mdn: async.
+	ReceiptURL string `yaml:"receipt_url"`
 }
 
 // AS2Key is one of our certificates and its private key.
@@ -39,7 +45,7 @@ type AS2Partner struct {
 	Sign     string   `yaml:"sign"`     // sha256 (default), sha1, sha384, sha512, or none
 	Encrypt  string   `yaml:"encrypt"`  // aes128-cbc (default), aes192-cbc, aes256-cbc, or none
 	Compress string   `yaml:"compress"` // none (default), before-signing, after-signing
-	MDN      string   `yaml:"mdn"`      // the receipt asked for: sync (default) or none
+	MDN      string   `yaml:"mdn"`      // the receipt asked for: sync (default), async (POSTed to as2.receipt_url) or none
 	// UnsignedMDN asks for receipts without a signature (default: signed receipts).
 	UnsignedMDN bool `yaml:"unsigned_mdn"`
 	// AcceptUnsigned and AcceptUnencrypted take the partner's messages without a
@@ -47,6 +53,21 @@ type AS2Partner struct {
 	AcceptUnsigned    bool     `yaml:"accept_unsigned"`
 	AcceptUnencrypted bool     `yaml:"accept_unencrypted"`
 	Timeout           Duration `yaml:"timeout"` // one send and its synchronous MDN; default 60s
+	// AsyncMDNTimeout is how long an asynchronous MDN is awaited before the
+	// message is resent under the same Message-ID (and, once the delivery's
+	// attempts are used up, parked in the DLQ); default 1h, at least 1s.
+	AsyncMDNTimeout Duration `yaml:"async_mdn_timeout"`
+}
+
+// DefaultAS2AsyncMDNTimeout is partners[].as2.async_mdn_timeout when unset.
+const DefaultAS2AsyncMDNTimeout = time.Hour
+
+// MDNWait is how long the partner's asynchronous MDN is awaited.
+func (p AS2Partner) MDNWait() time.Duration {
+	if p.AsyncMDNTimeout == 0 {
+		return DefaultAS2AsyncMDNTimeout
+	}
+	return p.AsyncMDNTimeout.Std()
 }
 
 // ViaAS2 sends the partner's files by AS2 to partners[].as2.url.
@@ -233,12 +254,29 @@ func (c Config) validateAS2(v *validator) {
 			}
 		}
 		if a.MDN != "" {
-			v.oneOf(field+".mdn", a.MDN, "sync", "none")
+			v.oneOf(field+".mdn", a.MDN, "sync", "async", "none")
+		}
+		if a.MDN == "async" {
+			if c.AS2.ReceiptURL == "" {
+				v.add(field+".mdn", `is "async", which needs as2.receipt_url: the hub's POST /as2 URL as the partner reaches it`)
+			}
+		}
+		if a.AsyncMDNTimeout != 0 {
+			if a.MDN != "async" {
+				v.add(field+".async_mdn_timeout", fmt.Sprintf("is set but mdn is %q; it only applies to mdn: async", cmp.Or(a.MDN, "sync")))
+			} else {
+				v.durRange(field+".async_mdn_timeout", a.AsyncMDNTimeout, Duration(time.Second), Duration(30*24*time.Hour))
+			}
 		}
 		if p.Outbound.Via == ViaAS2 {
 			if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				v.add(field+".url", fmt.Sprintf("must be the partner's AS2 URL (http or https) for outbound via as2, got %q", a.URL))
 			}
+		}
+	}
+	if c.AS2.ReceiptURL != "" {
+		if u, err := url.Parse(c.AS2.ReceiptURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("as2.receipt_url", fmt.Sprintf("must be an absolute http or https URL (the hub's POST /as2 as partners reach it), got %q", c.AS2.ReceiptURL))
 		}
 	}
 	if !enabled && c.AS2.ID == "" {

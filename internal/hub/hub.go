@@ -328,6 +328,7 @@ func (h *Hub) buildPartners(r *router.Router, opts Options) error {
 		opts.Delivery(&dc)
 	}
 	h.Delivery = partners.NewDelivery(dc, h.Store, r, h.PartnerHealth, m, h.Log)
+	h.AS2.UseDelivery(h.Delivery) // asynchronous MDNs settle deliveries
 	if err := h.Delivery.Register(r); err != nil {
 		return err
 	}
@@ -387,6 +388,17 @@ func (h *Hub) Run(ctx context.Context) error {
 				return nil
 			}
 			return h.Delivery.Run(gctx)
+		})
+	}
+	if h.AS2.Async() {
+		g.Go(func() error {
+			select {
+			case <-h.Router.Running():
+			case <-gctx.Done():
+				return nil
+			}
+			h.AS2.Run(gctx) // overdue asynchronous MDNs
+			return nil
 		})
 	}
 	// The file adapters feed the intake: they stop before it closes, also when the

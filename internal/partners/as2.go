@@ -38,6 +38,15 @@ type AS2 struct {
 	warning  time.Duration
 	now      func() time.Time
 	expiry   *prometheus.GaugeVec
+	log      *slog.Logger
+
+	// Asynchronous MDNs: the pending sends (in the store), the deliveries they
+	// settle, and how often overdue ones are swept.
+	pending  PendingStore
+	delivery *Delivery
+	async    bool
+	sweep    time.Duration
+	maxBody  int64
 }
 
 type as2Partner struct {
@@ -64,7 +73,7 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 		return nil, err
 	}
 	a := &AS2{identity: id, byAS2ID: map[string]*as2Partner{}, byName: map[string]*as2Partner{}, store: st,
-		warning: cfg.AS2.Warning(), now: time.Now}
+		warning: cfg.AS2.Warning(), now: time.Now, log: log.With("connector", "as2"), pending: PendingStore{Store: st}, sweep: maxSweep}
 	for i, p := range ps {
 		field := fmt.Sprintf("partners[%d].as2", i)
 		certs, err := config.AS2Certificates(p.AS2, field)
@@ -78,7 +87,14 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 		prof := &connas2.Profile{LocalID: id.ID, PartnerID: p.AS2.ID, URL: p.AS2.URL, Keys: id.Keys, EncryptCerts: certs, SigningCerts: certs,
 			Unsigned: !sign, Unencrypted: !encrypt, Digest: digest, Cipher: cipher, Compression: comp,
 			SignedMDN: !p.AS2.UnsignedMDN, Timeout: p.AS2.Timeout.Std()}
-		if p.AS2.MDN != "none" {
+		switch p.AS2.MDN {
+		case "none":
+		case "async":
+			prof.MDN, prof.ReceiptURL, prof.AsyncMDNTimeout = edias2.MDNAsync, cfg.AS2.ReceiptURL, p.AS2.MDNWait()
+			a.async = true
+			// Overdue receipts are noticed within a fifth of the shortest wait.
+			a.sweep = min(a.sweep, max(prof.AsyncMDNTimeout/5, minSweep))
+		default:
 			prof.MDN = edias2.MDNSync
 		}
 		if !sign {
@@ -92,6 +108,7 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 	if cfg.AS2.MaxBody > 0 {
 		rc.MaxBodySize = int64(cfg.AS2.MaxBody)
 	}
+	a.maxBody = rc.MaxBodySize
 	recv, err := edias2.NewReceiver(rc, edias2.ResolverFunc(a.resolve))
 	if err != nil {
 		return nil, err
@@ -101,11 +118,11 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 		in, MDNStore{st}, log.With("adapter", "as2")); err != nil {
 		return nil, err
 	}
-	if a.Sender, err = connas2.New(connas2.Config{Profiles: func(_ context.Context, partnerID, localID string) (*connas2.Profile, error) {
+	if a.Sender, err = connas2.New(connas2.Config{Pending: a.pending, Profiles: func(_ context.Context, partnerID, localID string) (*connas2.Profile, error) {
 		if p, ok := a.byAS2ID[partnerID]; ok && localID == id.ID {
 			return p.profile, nil
 		}
-		return nil, fmt.Errorf("no AS2 partner %q for our id %q", partnerID, localID)
+		return nil, fmt.Errorf("%w: no partner has as2.id %q for our id %q", edias2.ErrUnknownPartner, partnerID, localID)
 	}}); err != nil {
 		return nil, err
 	}
@@ -152,7 +169,7 @@ func (a *AS2) targetOf(name string) (Target, bool) {
 	return as2Target{a: a, p: p}, true
 }
 
-// as2Target sends a partner's files by AS2 with a synchronous receipt.
+// as2Target sends a partner's files by AS2 with the receipt its profile asks for.
 type as2Target struct {
 	a *AS2
 	p *as2Partner
@@ -174,22 +191,39 @@ func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, e
 	if strings.HasPrefix(string(data), "ISA") {
 		ct = "application/edi-x12"
 	}
+	// The row names the delivery before anything is sent: an asynchronous MDN may
+	// come back before Send returns, and settles the delivery it names.
+	if _, err := t.a.store.DB().ExecContext(ctx, t.a.store.Rebind(`INSERT INTO as2_sent (message_id, partner, name, mic, status, disposition, sent_at, delivery_id)
+		VALUES (?, ?, ?, '', ?, '', ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, sent_at = excluded.sent_at,
+		delivery_id = excluded.delivery_id`), mid, t.p.name, name, sentSending, store.Now(), deliveryID(ctx)); err != nil {
+		return "", fault.AsTransient(fmt.Errorf("recording AS2 message %s before sending it: %w", mid, err))
+	}
 	res, err := t.a.Sender.Send(ctx, t.p.profile, connas2.Message{Payload: data, ContentType: ct, FileName: name, MessageID: mid})
+	// Kept whatever the outcome: the MDN (or its absence) is the record of what the
+	// partner said. A receipt that came in the meantime is not overwritten.
+	var mic, disp, hdr string
+	var mdn []byte
+	status := statusOf("", err)
 	if res != nil {
-		// Kept whatever the outcome: the MDN (or its absence) is the record of what
-		// the partner said.
-		if _, serr := t.a.store.DB().ExecContext(context.WithoutCancel(ctx), t.a.store.Rebind(`INSERT INTO as2_sent (message_id, partner, name, mic, status, disposition, mdn, sent_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, disposition = excluded.disposition,
-			mdn = excluded.mdn, mic = excluded.mic, sent_at = excluded.sent_at`),
-			mid, t.p.name, name, res.MIC.String(), statusOf(string(res.Status), err), res.Disposition.String(), res.MDN, store.Now()); serr != nil && err == nil {
-			return "", fault.AsTransient(fmt.Errorf("keeping the MDN of %s: %w", mid, serr))
-		}
+		mic, disp, mdn, hdr, status = res.MIC.String(), res.Disposition.String(), res.MDN, headerJSON(res), statusOf(string(res.Status), err)
+	}
+	if _, serr := t.a.store.DB().ExecContext(context.WithoutCancel(ctx), t.a.store.Rebind(`UPDATE as2_sent SET status = ?, mic = ?, disposition = ?, mdn = ?,
+		mdn_header = ? WHERE message_id = ? AND status = ?`), status, mic, disp, mdn, hdr, mid, sentSending); serr != nil && err == nil {
+		return "", fault.AsTransient(fmt.Errorf("keeping the MDN of %s: %w", mid, serr))
 	}
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s %s (%s)", t.p.cfg.URL, mid, res.Disposition), nil
+	remote := fmt.Sprintf("%s %s (%s)", t.p.cfg.URL, mid, res.Disposition)
+	if res.Status == connas2.StatusPendingMDN {
+		remote = fmt.Sprintf("%s %s", t.p.cfg.URL, mid)
+		return "", &AwaitingReceipt{Remote: remote, Deadline: t.a.now().Add(t.p.profile.AsyncMDNTimeout)}
+	}
+	return remote, nil
 }
+
+// sentSending is the as2_sent status of a message being sent.
+const sentSending = "sending"
 
 func statusOf(s string, err error) string {
 	if err != nil {
@@ -288,10 +322,11 @@ func (s MDNStore) Put(ctx context.Context, m adapteras2.StoredMDN) error {
 	return err
 }
 
-// AS2Handler is the POST /as2 handler, or nil.
+// Handler is the POST /as2 handler, or nil: partners' messages go to the
+// receiver, their asynchronous MDNs to the sender (see ServeHTTP).
 func (a *AS2) Handler() http.Handler {
 	if a == nil {
 		return nil
 	}
-	return a.Receiver
+	return a
 }

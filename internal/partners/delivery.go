@@ -2,6 +2,7 @@ package partners
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"database/sql"
@@ -45,7 +46,27 @@ const (
 	StateWorking   = "working"
 	StateDelivered = "delivered"
 	StateParked    = "parked"
+	// StateAwaiting: the target sent the file and its receipt comes later (an
+	// asynchronous AS2 MDN); Receipt or Overdue settles it.
+	StateAwaiting = "awaiting-receipt"
 )
+
+// AwaitingReceipt is what Target.Put returns when it sent the file and the proof of
+// receipt comes later: the delivery waits in StateAwaiting (the send counts as an
+// attempt only once settled) until the target calls Delivery.Receipt or
+// Delivery.Overdue.
+type AwaitingReceipt struct {
+	Remote   string    // where the file went, as Put would return it
+	Deadline time.Time // when the receipt is overdue
+}
+
+func (a *AwaitingReceipt) Error() string {
+	return fmt.Sprintf("sent to %s; awaiting the receipt until %s", a.Remote, a.Deadline.UTC().Format(time.RFC3339))
+}
+
+// ErrNotAwaiting is returned by Receipt and Overdue when the delivery is not
+// waiting for a receipt (any more): already settled, parked, or unknown.
+var ErrNotAwaiting = errors.New("the delivery is not awaiting a receipt")
 
 // Target puts a file where a partner takes it from.
 type Target interface {
@@ -313,8 +334,13 @@ func (d *Delivery) deliver(ctx context.Context, r *deliveryRow) error {
 	}
 	cb := d.breakers[r.partner]
 	putCtx, cancel := context.WithTimeout(ctx, d.cfg.Lease/2) // a stalled server must not hold the worker
+	putCtx = withDeliveryID(putCtx, r.id)
 	v, err := cb.Execute(func() (any, error) {
 		p, err := t.Put(putCtx, r.name, bytes.NewReader(r.payload))
+		var aw *AwaitingReceipt
+		if errors.As(err, &aw) {
+			return aw, nil // the partner's server took it: not a failure for the breaker
+		}
 		return p, err
 	})
 	cancel()
@@ -322,38 +348,51 @@ func (d *Delivery) deliver(ctx context.Context, r *deliveryRow) error {
 	// What was done is recorded even when the hub is stopping.
 	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if aw, ok := v.(*AwaitingReceipt); ok && err == nil {
+		return d.await(ctx, r, aw)
+	}
 	switch {
 	case err != nil && stopping:
 		// Interrupted by the shutdown: not an attempt; hand the delivery back.
 		return d.reschedule(ctx, r, r.attempts, 0, "interrupted by a shutdown")
 	case err == nil:
-		remote := v.(string)
-		d.health.OK(r.partner, "outbound")
-		d.metrics.up.WithLabelValues(r.partner, "outbound").Set(1)
-		d.metrics.lastOK.WithLabelValues(r.partner, "outbound").SetToCurrentTime()
-		d.metrics.delivered.WithLabelValues(r.partner, r.via, "delivered").Inc()
-		d.log.Info("file delivered to partner", "partner", r.partner, "via", r.via, "path", remote, "bytes", len(r.payload), "message_uuid", r.id)
-		now := store.Now()
-		return d.store.InTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
-				attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
-			if err != nil {
-				return err
-			}
-			var md map[string]string
-			if n, _ := res.RowsAffected(); n == 0 || json.Unmarshal([]byte(r.metadata), &md) != nil || md[router.MetaOrderID] == "" {
-				return nil
-			}
-			// Something about an order went back to its source: its trail says so.
-			return d.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: md[router.MetaOrderID], Stage: store.StageConfirmed,
-				Handler: r.handler, MessageUUID: r.id, CorrelationID: md[router.MetaCorrelationID],
-				Detail: fmt.Sprintf("%s %s delivered by %s: %s", r.partner, r.name, r.via, remote)})
-		})
+		return d.delivered(ctx, r, v.(string))
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		// Not an attempt: the partner's server is known to be down; wait for the breaker.
 		d.metrics.delivered.WithLabelValues(r.partner, r.via, "deferred").Inc()
 		return d.reschedule(ctx, r, r.attempts, max(d.cfg.Breaker.OpenFor, time.Second), "waiting for the partner's server: circuit breaker open")
 	}
+	return d.failed(ctx, r, err)
+}
+
+// delivered records a delivery done, and the order's trail.
+func (d *Delivery) delivered(ctx context.Context, r *deliveryRow, remote string) error {
+	d.health.OK(r.partner, "outbound")
+	d.metrics.up.WithLabelValues(r.partner, "outbound").Set(1)
+	d.metrics.lastOK.WithLabelValues(r.partner, "outbound").SetToCurrentTime()
+	d.metrics.delivered.WithLabelValues(r.partner, r.via, "delivered").Inc()
+	d.log.Info("file delivered to partner", "partner", r.partner, "via", r.via, "path", remote, "bytes", len(r.payload), "message_uuid", r.id)
+	now := store.Now()
+	return d.store.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
+			attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
+		if err != nil {
+			return err
+		}
+		var md map[string]string
+		if n, _ := res.RowsAffected(); n == 0 || json.Unmarshal([]byte(r.metadata), &md) != nil || md[router.MetaOrderID] == "" {
+			return nil
+		}
+		// Something about an order went back to its source: its trail says so.
+		return d.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: md[router.MetaOrderID], Stage: store.StageConfirmed,
+			Handler: r.handler, MessageUUID: r.id, CorrelationID: md[router.MetaCorrelationID],
+			Detail: fmt.Sprintf("%s %s delivered by %s: %s", r.partner, r.name, r.via, remote)})
+	})
+}
+
+// failed records a failed attempt: retried with backoff while the error is
+// transient and attempts remain, parked otherwise.
+func (d *Delivery) failed(ctx context.Context, r *deliveryRow, err error) error {
 	d.metrics.up.WithLabelValues(r.partner, "outbound").Set(0)
 	if errors.Is(err, filedrop.ErrPermanent) {
 		// The server is not the one configured (a changed host key or certificate):
@@ -375,6 +414,82 @@ func (d *Delivery) deliver(ctx context.Context, r *deliveryRow) error {
 	d.metrics.delivered.WithLabelValues(r.partner, r.via, "retry").Inc()
 	d.log.Warn("partner delivery failed; will retry", "partner", r.partner, "name", r.name, "attempt", attempts, "retry_in", wait, "error", err)
 	return d.reschedule(ctx, r, attempts, wait, err.Error())
+}
+
+// await records that the target sent the file and waits for its receipt.
+func (d *Delivery) await(ctx context.Context, r *deliveryRow, aw *AwaitingReceipt) error {
+	d.health.OK(r.partner, "outbound")
+	d.metrics.up.WithLabelValues(r.partner, "outbound").Set(1)
+	d.metrics.lastOK.WithLabelValues(r.partner, "outbound").SetToCurrentTime()
+	d.metrics.delivered.WithLabelValues(r.partner, r.via, "awaiting-receipt").Inc()
+	d.log.Info("file sent to partner; awaiting its receipt", "partner", r.partner, "via", r.via, "path", aw.Remote,
+		"until", aw.Deadline, "message_uuid", r.id)
+	now := store.Now()
+	_, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, next_at = ?, last_error = ?,
+		lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`),
+		StateAwaiting, aw.Remote, aw.Deadline.UTC().Truncate(time.Microsecond), "", now, r.id, r.owner)
+	return err
+}
+
+// Receipt settles a delivery whose target returned AwaitingReceipt, when the
+// receipt came: cause nil records it delivered (remote is where it went), an error
+// is the receipt's verdict, retried or parked by its fault class like a failed Put,
+// the send counted as an attempt. The receipt may come before Put returned, or
+// after an overdue receipt had a resend scheduled: both are settled. It returns
+// ErrNotAwaiting (wrapped) when the delivery is settled or parked already.
+func (d *Delivery) Receipt(ctx context.Context, id, remote string, cause error) error {
+	return d.settle(ctx, id, remote, cause, StateAwaiting, StateWorking, StatePending)
+}
+
+// Overdue settles a delivery in StateAwaiting whose receipt did not come in time:
+// cause (transient, say) is retried by resending, or parked once the attempts are
+// used up. It returns ErrNotAwaiting (wrapped) when the delivery is not awaiting.
+func (d *Delivery) Overdue(ctx context.Context, id string, cause error) error {
+	return d.settle(ctx, id, "", cause, StateAwaiting)
+}
+
+func (d *Delivery) settle(ctx context.Context, id, remote string, cause error, from ...string) error {
+	var tok [8]byte
+	crand.Read(tok[:])
+	owner := hex.EncodeToString(tok[:])
+	now := store.Now()
+	q := `UPDATE deliveries SET state = ?, lease_until = ?, lease_owner = ?, updated_at = ? WHERE id = ? AND state IN (?` +
+		strings.Repeat(", ?", len(from)-1) + `)`
+	args := []any{StateWorking, now.Add(d.cfg.Lease), owner, now, id}
+	for _, f := range from {
+		args = append(args, f)
+	}
+	res, err := d.store.DB().ExecContext(ctx, d.store.Rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("delivery %s: %w", id, ErrNotAwaiting)
+	}
+	r := &deliveryRow{owner: owner}
+	var prevRemote string
+	if err := d.store.DB().QueryRowContext(ctx, d.store.Rebind(`SELECT id, partner, via, name, handler, topic, metadata, payload, attempts, remote_path
+		FROM deliveries WHERE id = ?`), id).Scan(&r.id, &r.partner, &r.via, &r.name, &r.handler, &r.topic, &r.metadata, &r.payload, &r.attempts, &prevRemote); err != nil {
+		return err
+	}
+	if cause == nil {
+		return d.delivered(ctx, r, cmp.Or(remote, prevRemote))
+	}
+	d.health.Failed(r.partner, "outbound", cause, false)
+	return d.failed(ctx, r, cause)
+}
+
+type deliveryIDKey struct{}
+
+func withDeliveryID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, deliveryIDKey{}, id)
+}
+
+// deliveryID is the id of the delivery a Target.Put call works on, for targets
+// whose receipts settle it later.
+func deliveryID(ctx context.Context) string {
+	id, _ := ctx.Value(deliveryIDKey{}).(string)
+	return id
 }
 
 // backoff is the wait before attempt n+1: equal jitter (half the cap plus a random

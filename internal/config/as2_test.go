@@ -1,0 +1,77 @@
+package config_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paklog/integration-hub/internal/as2test"
+	"github.com/paklog/integration-hub/internal/config"
+)
+
+// Asynchronous MDNs: mdn: async needs as2.receipt_url, async_mdn_timeout only
+// applies to it; problems name file, line and field.
+func TestAS2AsyncMDNConfig(t *testing.T) {
+	dir := t.TempDir()
+	key := as2test.RSAKey(t, 0)
+	cert := as2test.SelfSigned(t, "PAKLOG", key, 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	crt := filepath.Join(dir, as2test.WriteFile(t, dir, "c.pem", as2test.CertPEM(cert)))
+	as2test.WriteFile(t, dir, "k.pem", as2test.KeyPEM(t, key))
+	base := func(receipt, mdn, timeout string) string {
+		return "as2:\n" + // 1
+			"  id: PAKLOG\n" + // 2
+			"  keys: [{cert: " + crt + ", key: {file: " + filepath.Join(dir, "k.pem") + "}}]\n" + // 3
+			receipt + // the next line, when set
+			"partners:\n" +
+			"  - name: acme\n" +
+			"    as2:\n" +
+			"      id: ACME\n" +
+			"      certs: [" + crt + "]\n" +
+			"      mdn: " + mdn + "\n" +
+			timeout
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string // "" = valid
+	}{
+		{"async with a receipt URL", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      async_mdn_timeout: 10m\n"), nil},
+		{"async without a receipt URL", base("", "async", ""),
+			[]string{`hub.yaml:9: partners[0].as2.mdn: is "async", which needs as2.receipt_url`}},
+		{"receipt URL not absolute", base("  receipt_url: /as2\n", "async", ""),
+			[]string{`hub.yaml:4: as2.receipt_url: must be an absolute http or https URL`}},
+		{"timeout without async", base("", "sync", "      async_mdn_timeout: 10m\n"),
+			[]string{`hub.yaml:10: partners[0].as2.async_mdn_timeout: is set but mdn is "sync"`}},
+		{"timeout too short", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      async_mdn_timeout: 10ms\n"),
+			[]string{`hub.yaml:11: partners[0].as2.async_mdn_timeout: must be between 1s and 720h`}},
+		{"unknown mode", base("", "later", ""),
+			[]string{`hub.yaml:9: partners[0].as2.mdn: must be "sync", "async" or "none"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("hub.yaml", []byte(tc.yaml), noEnv)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("valid config refused: %v", err)
+				}
+				if got := cfg.Partners[0].AS2.MDNWait(); got != 10*time.Minute {
+					t.Errorf("MDNWait = %s", got)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	if got := (config.AS2Partner{}).MDNWait(); got != config.DefaultAS2AsyncMDNTimeout {
+		t.Errorf("default MDNWait = %s", got)
+	}
+}

@@ -1,0 +1,84 @@
+package partners
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	connas2 "github.com/paklog/integration-hub/connectors/as2"
+	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/store"
+)
+
+// PendingStore is the connectors/as2 PendingStore in the hub's database (table
+// as2_pending, PostgreSQL or SQLite): a message awaiting its asynchronous MDN
+// survives a restart, and an MDN that reaches another hub instance on the same
+// database still finds it. Match claims a row with DELETE … RETURNING, so of two
+// concurrent claims exactly one gets it. It is safe for concurrent use.
+type PendingStore struct{ Store *store.Store }
+
+var _ connas2.PendingStore = PendingStore{}
+
+// pendingTime is how a time is kept: UTC, microseconds (what both databases hold).
+func pendingTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Save implements connectors/as2.PendingStore.
+func (s PendingStore) Save(ctx context.Context, p connas2.Pending) error {
+	_, err := s.Store.DB().ExecContext(ctx, s.Store.Rebind(`INSERT INTO as2_pending (partner, message_id, mic, sent_at, deadline)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO UPDATE SET mic = excluded.mic, sent_at = excluded.sent_at, deadline = excluded.deadline`),
+		p.Partner, p.MessageID, p.MIC.String(), pendingTime(p.SentAt), pendingTime(p.Deadline))
+	if err != nil {
+		return fmt.Errorf("recording AS2 message %s to %q as awaiting its MDN: %w", p.MessageID, p.Partner, err)
+	}
+	return nil
+}
+
+// Match implements connectors/as2.PendingStore.
+func (s PendingStore) Match(ctx context.Context, partner, messageID string) (connas2.Pending, error) {
+	p := connas2.Pending{Partner: partner, MessageID: messageID}
+	var mic string
+	err := s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`DELETE FROM as2_pending WHERE partner = ? AND message_id = ?
+		RETURNING mic, sent_at, deadline`), partner, messageID).Scan(&mic, &p.SentAt, &p.Deadline)
+	if errors.Is(err, sql.ErrNoRows) {
+		return connas2.Pending{}, fmt.Errorf("partner %q, message %s: %w", partner, messageID, connas2.ErrUnknownMessage)
+	}
+	if err != nil {
+		return connas2.Pending{}, fmt.Errorf("claiming AS2 message %s to %q: %w", messageID, partner, err)
+	}
+	return p, pendingMIC(&p, mic)
+}
+
+// Expired implements connectors/as2.PendingStore.
+func (s PendingStore) Expired(ctx context.Context, now time.Time) ([]connas2.Pending, error) {
+	rows, err := s.Store.ReadDB().QueryContext(ctx, s.Store.Rebind(`SELECT partner, message_id, mic, sent_at, deadline FROM as2_pending
+		WHERE deadline < ? ORDER BY deadline, message_id`), pendingTime(now))
+	if err != nil {
+		return nil, fmt.Errorf("listing AS2 messages whose MDN is overdue: %w", err)
+	}
+	defer rows.Close()
+	var out []connas2.Pending
+	for rows.Next() {
+		var p connas2.Pending
+		var mic string
+		if err := rows.Scan(&p.Partner, &p.MessageID, &mic, &p.SentAt, &p.Deadline); err != nil {
+			return nil, err
+		}
+		if err := pendingMIC(&p, mic); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func pendingMIC(p *connas2.Pending, mic string) error {
+	m, err := edias2.ParseMIC(mic)
+	if err != nil {
+		return fmt.Errorf("the MIC kept for AS2 message %s to %q (%q): %w", p.MessageID, p.Partner, mic, err)
+	}
+	p.MIC = m
+	p.SentAt, p.Deadline = p.SentAt.UTC(), p.Deadline.UTC()
+	return nil
+}
