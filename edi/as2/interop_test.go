@@ -220,9 +220,13 @@ func TestInteropOutboundToOpenSSL(t *testing.T) {
 				if !bytes.Equal(viaSMIME, signedEML) {
 					t.Fatal("S/MIME and DER decryption differ")
 				}
+				// Only the algorithm lines: the hex dump of the ciphertext in the
+				// printout spells "GCM" or "OAEP" by chance now and then.
 				print := as2test.OpenSSL(t, dir, nil, "cms", "-cmsout", "-print", "-inform", "DER", "-in", "body.der")
-				if bytes.Contains(print, []byte("GCM")) || bytes.Contains(print, []byte("OAEP")) || !bytes.Contains(print, []byte("rsaEncryption")) {
-					t.Fatalf("envelope uses unexpected algorithms:\n%s", print)
+				algs := strings.Join(as2test.CMSAlgorithms(print), "\n")
+				lower := strings.ToLower(algs)
+				if strings.Contains(lower, "gcm") || strings.Contains(lower, "oaep") || !strings.Contains(algs, "rsaEncryption") {
+					t.Fatalf("envelope uses unexpected algorithms:\n%s\n%s", algs, print)
 				}
 			}
 			as2test.WriteFile(t, dir, "signed.eml", signedEML)

@@ -175,3 +175,18 @@ func SelfSigned(t testing.TB, cn string, key *rsa.PrivateKey, serial int64, notB
 	}
 	return c
 }
+
+// CMSAlgorithms is the algorithms named in `openssl cms -cmsout -print` output:
+// the value of each "algorithm:" line, e.g. "rsaEncryption (1.2.840.113549.1.1.1)"
+// and "aes-128-cbc (2.16.840.1.101.3.4.1.2)". Check these rather than the whole
+// printout: the printout also dumps the encrypted key and content in hex with an
+// ASCII column, where random bytes spell "GCM" or "OAEP" now and then.
+func CMSAlgorithms(printed []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(printed), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "algorithm: "); ok {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
+}
