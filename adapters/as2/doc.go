@@ -41,6 +41,13 @@
 // Negative MDNs are logged, not kept: a corrected message resent under the same
 // Message-ID is processed afresh.
 //
+// Every refusal that is the sender's (a negative MDN, a 400 without one, a 413)
+// is also reported to Config.Refused, before the answer goes out, with what was
+// answered and the request as received (header without credentials, body up to
+// MaxBody): the hub parks it in the DLQ, from where a replay runs it through the
+// receiver again (internal/partners, HandlerAS2Receive). Item is what a message
+// is committed as, so that such a replay commits the same.
+//
 // # Synchronous and asynchronous MDNs
 //
 // Without Receipt-Delivery-Option the MDN is the body of the 200 response. With

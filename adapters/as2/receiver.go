@@ -78,7 +78,48 @@ type Config struct {
 	PartnerKey func(*edias2.Partner) string
 	// Retry bounds asynchronous MDN delivery.
 	Retry Retry
+	// Refused, when set, is told of every message that was not accepted because
+	// of the sender (a negative MDN, a 400 without an MDN, a 413): the hub parks
+	// each in the DLQ. It is called before the answer is written, with a context
+	// the sender hanging up does not cancel, and should return once its record
+	// is durable; its failures are its own to log (the sender still gets its
+	// answer). It must be safe for concurrent use.
+	Refused func(ctx context.Context, rf Refusal)
 }
+
+// Refusal is a message the receiver did not accept, with what it answered and
+// the request as received, so that it can be inspected and processed again.
+type Refusal struct {
+	// From, To and MessageID are the AS2-From, AS2-To and Message-ID headers
+	// (unquoted where they parsed), clipped to MaxHeader.
+	From, To, MessageID string
+	// Partner is the hub's partner key when AS2-From and AS2-To resolved; "".
+	Partner string
+	// Err is why: an *edias2.Error (its Modifier is in the MDN), an error
+	// wrapping intake.ErrConflict, or ErrTooLarge.
+	Err error
+	// Disposition is the Disposition of the negative MDN sent, and MDNMessageID
+	// its Message-ID; both "" when no MDN was sent (none requested, no
+	// Message-ID to answer, or 413).
+	Disposition, MDNMessageID string
+	// AsyncURL is where the MDN was POSTed, when it went asynchronously.
+	AsyncURL string
+	// Status is the HTTP status of the answer.
+	Status int
+	// Header is the request's header without credentials (Authorization,
+	// Cookie, Proxy-Authorization).
+	Header http.Header
+	// Body is the request body as read, at most Config.MaxBody bytes; nil when
+	// it was refused on its Content-Length unread. Truncated: it went on past
+	// the cap, so Body is not the whole message.
+	Body      []byte
+	Truncated bool
+	// Remote is the client's address.
+	Remote string
+}
+
+// ErrTooLarge is the Refusal.Err of a message over Config.MaxBody (answered 413).
+var ErrTooLarge = errors.New("AS2 message larger than the receiver's size limit")
 
 // Validate reports every problem of c, naming the field.
 func (c Config) Validate() error {
@@ -196,15 +237,26 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.log.With("as2_from", clip(r.Header.Get("AS2-From")), "as2_to", clip(r.Header.Get("AS2-To")),
 		"message_id", clip(r.Header.Get("Message-ID")))
 	if r.ContentLength > h.cfg.MaxBody {
-		h.tooLarge(w, r, log)
+		h.tooLarge(w, r, log, nil)
 		return
 	}
+	// The body is read whole first (Parse would anyway) so that a refusal can
+	// keep the request as received.
 	body := &capReader{r: http.MaxBytesReader(w, r.Body, h.cfg.MaxBody)}
-	msg, perr := h.cfg.Receiver.Parse(r.Context(), r.Header, body)
+	raw, rerr := io.ReadAll(body)
 	if body.hit {
-		h.tooLarge(w, r, log)
+		h.tooLarge(w, r, log, raw)
 		return
 	}
+	if rerr != nil {
+		if r.Context().Err() == nil {
+			log.Warn("reading an AS2 message failed; nothing was accepted", "error", rerr, "remote", r.RemoteAddr)
+		}
+		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
+			Detail: "reading the request body: " + rerr.Error() + "; nothing was accepted, send it again"})
+		return
+	}
+	msg, perr := h.cfg.Receiver.Parse(r.Context(), r.Header, bytes.NewReader(raw))
 	if perr != nil {
 		var asErr *edias2.Error
 		if !errors.As(perr, &asErr) {
@@ -218,37 +270,23 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Warn("AS2 message refused", "disposition", edias2.DispositionFor(perr).String(), "error", perr,
 			"partner_resolved", msg.Partner != nil, "remote", r.RemoteAddr)
-		h.refuse(w, log, msg, perr)
+		h.refuse(w, r, log, msg, perr, raw)
 		return
 	}
 
 	partner := h.cfg.PartnerKey(msg.Partner)
 	log = log.With("partner", partner)
-	md := map[string]string{MetaMessageID: clip(msg.MessageID), MetaFrom: clip(msg.From), MetaTo: clip(msg.To), MetaMIC: msg.MIC.String()}
-	if msg.Payload.Filename != "" {
-		md[MetaFilename] = clip(msg.Payload.Filename)
-	}
-	if msg.Subject != "" {
-		md[MetaSubject] = clip(msg.Subject)
-	}
 	// The commit finishes even if the sender hangs up: it will resend, and the
 	// resend is then a duplicate answered with the MDN kept below.
 	ctx := context.WithoutCancel(r.Context())
-	res, err := h.acc.Accept(ctx, intake.Item{
-		Source:         Source,
-		Partner:        partner,
-		IdempotencyKey: KeyPrefix + msg.MessageID,
-		Payload:        msg.Payload.Data,
-		ContentType:    msg.Payload.ContentType,
-		Metadata:       md,
-	})
+	res, err := h.acc.Accept(ctx, Item(msg, partner))
 	var conflict *intake.ConflictError
 	switch {
 	case errors.As(err, &conflict) || errors.Is(err, intake.ErrConflict):
 		perr := &edias2.Error{Modifier: edias2.UnexpectedProcessingError, Op: "accepting payload",
 			Err: fmt.Errorf("Message-ID %s was received before with different content; send new content under a new Message-ID: %w", msg.MessageID, err)}
 		log.Warn("AS2 message reuses a Message-ID for different content", "error", err)
-		h.refuse(w, log, msg, perr)
+		h.refuse(w, r, log, msg, perr, raw)
 		return
 	case err != nil:
 		// Nothing committed: 503, no MDN, so that the sender resends (RFC 4130
@@ -313,21 +351,47 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.deliver(w, log, msg, kept, true)
 }
 
-// refuse answers a message that was not accepted with a negative MDN. Negative MDNs
-// are not kept: a resend of the corrected message under the same Message-ID must
-// be processed afresh.
-func (h *Receiver) refuse(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, perr error) {
+// Item is what an accepted message is committed as: Source, the hub's partner
+// key, IdempotencyKey KeyPrefix + Message-ID, the payload byte for byte, and the
+// Meta… metadata. A DLQ replay of a refused message commits the same.
+func Item(msg *edias2.Message, partner string) intake.Item {
+	md := map[string]string{MetaMessageID: clip(msg.MessageID), MetaFrom: clip(msg.From), MetaTo: clip(msg.To), MetaMIC: msg.MIC.String()}
+	if msg.Payload.Filename != "" {
+		md[MetaFilename] = clip(msg.Payload.Filename)
+	}
+	if msg.Subject != "" {
+		md[MetaSubject] = clip(msg.Subject)
+	}
+	return intake.Item{
+		Source:         Source,
+		Partner:        partner,
+		IdempotencyKey: KeyPrefix + msg.MessageID,
+		Payload:        msg.Payload.Data,
+		ContentType:    msg.Payload.ContentType,
+		Metadata:       md,
+	}
+}
+
+// refuse answers a message that was not accepted with a negative MDN, and reports
+// it to Config.Refused. Negative MDNs are not kept: a resend of the corrected
+// message under the same Message-ID must be processed afresh.
+func (h *Receiver) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logger, msg *edias2.Message, perr error, raw []byte) {
 	disp := edias2.DispositionFor(perr)
-	if msg.MDN.Mode == edias2.MDNNone {
+	rf := h.refusal(r, msg, perr, raw)
+	problem := func() {
+		rf.Status = http.StatusBadRequest
+		h.report(r, log, rf)
 		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
 			Detail: "the AS2 message was not accepted (" + disp.String() + "): " + perr.Error()})
+	}
+	if msg.MDN.Mode == edias2.MDNNone {
+		problem()
 		return
 	}
 	resp, err := edias2.BuildMDN(msg, perr, edias2.MDNOptions{ReportingUA: h.cfg.ReportingUA})
 	if err != nil {
 		// No Message-ID, AS2-From or AS2-To: no MDN can name the message.
-		httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeBadRequest, Status: http.StatusBadRequest,
-			Detail: "the AS2 message was not accepted (" + disp.String() + "): " + perr.Error()})
+		problem()
 		return
 	}
 	now := time.Now().UTC()
@@ -338,7 +402,49 @@ func (h *Receiver) refuse(w http.ResponseWriter, log *slog.Logger, msg *edias2.M
 	}
 	// Never POST to a URL named by a sender we could not identify: that would let
 	// anyone make the hub send requests. Such senders get the MDN in the response.
-	h.deliver(w, log, msg, m, msg.Partner != nil)
+	allowAsync := msg.Partner != nil
+	rf.Status, rf.Disposition, rf.MDNMessageID = http.StatusOK, m.Disposition, m.MDNMessageID
+	if h.async(msg, allowAsync) {
+		rf.AsyncURL = msg.MDN.URL
+	}
+	h.report(r, log, rf)
+	h.deliver(w, log, msg, m, allowAsync)
+}
+
+// refusal describes a refused request for Config.Refused.
+func (h *Receiver) refusal(r *http.Request, msg *edias2.Message, err error, raw []byte) Refusal {
+	rf := Refusal{From: clip(r.Header.Get("AS2-From")), To: clip(r.Header.Get("AS2-To")), MessageID: clip(r.Header.Get("Message-ID")),
+		Err: err, Header: r.Header.Clone(), Body: raw, Remote: r.RemoteAddr}
+	for _, k := range []string{"Authorization", "Proxy-Authorization", "Cookie"} {
+		rf.Header.Del(k)
+	}
+	if msg != nil {
+		if msg.From != "" {
+			rf.From = clip(msg.From)
+		}
+		if msg.To != "" {
+			rf.To = clip(msg.To)
+		}
+		if msg.Partner != nil {
+			rf.Partner = h.cfg.PartnerKey(msg.Partner)
+		}
+	}
+	return rf
+}
+
+// report hands rf to Config.Refused, finishing even if the sender hangs up.
+func (h *Receiver) report(r *http.Request, log *slog.Logger, rf Refusal) {
+	if h.cfg.Refused == nil {
+		return
+	}
+	start := time.Now()
+	h.cfg.Refused(context.WithoutCancel(r.Context()), rf)
+	log.Debug("AS2 refusal recorded", "took", time.Since(start))
+}
+
+// async reports whether msg's MDN goes by POST to its Receipt-Delivery-Option.
+func (h *Receiver) async(msg *edias2.Message, allowAsync bool) bool {
+	return msg.MDN.Mode == edias2.MDNAsync && allowAsync && validURL(msg.MDN.URL)
 }
 
 // deliver sends m as the current request asked: in the response, or (when allowed)
@@ -346,7 +452,7 @@ func (h *Receiver) refuse(w http.ResponseWriter, log *slog.Logger, msg *edias2.M
 // processed MDNs of a known partner have their delivery outcomes written to the
 // MDN store.
 func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, m StoredMDN, allowAsync bool) {
-	async := msg.MDN.Mode == edias2.MDNAsync && allowAsync && validURL(msg.MDN.URL)
+	async := h.async(msg, allowAsync)
 	if msg.MDN.Mode == edias2.MDNAsync && !async {
 		log.Warn("asynchronous MDN not sent to the requested URL; returned in the response instead",
 			"url", clip(msg.MDN.URL), "partner_resolved", msg.Partner != nil)
@@ -362,18 +468,64 @@ func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.
 	m.URL = msg.MDN.URL
 	w.WriteHeader(http.StatusOK)
 	keep := m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
+	h.startAsync(log, m, keep, nil)
+}
+
+// SendAsync POSTs m.Body to m.URL in the background, with the receiver's retries
+// (Config.Retry), recording each outcome of a kept (processed, partner known)
+// MDN in the MDN store, as for an MDN requested asynchronously. When ready is
+// not nil the first attempt waits for it to return true (checked every 50ms, for
+// up to a minute; false or a timeout: nothing is sent and the MDN stays as it
+// is in the store). It returns false when the receiver is closing and nothing
+// was started. Close waits for it like for any asynchronous MDN.
+func (h *Receiver) SendAsync(m StoredMDN, ready func(context.Context) (bool, error)) bool {
+	keep := m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
+	log := h.log.With("partner", m.Partner, "message_id", clip(m.MessageID))
+	return h.startAsync(log, m, keep, ready)
+}
+
+func (h *Receiver) startAsync(log *slog.Logger, m StoredMDN, keep bool, ready func(context.Context) (bool, error)) bool {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		log.Warn("asynchronous MDN not sent: the receiver is closing", "mdn_message_id", m.MDNMessageID)
-		return
+		return false
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	go func() {
 		defer h.wg.Done()
+		if ready != nil && !h.waitReady(log, ready) {
+			return
+		}
 		h.sendAsync(log, m, keep)
 	}()
+	return true
+}
+
+// waitReady polls ready until it says yes, fails, a minute passes or the
+// receiver closes.
+func (h *Receiver) waitReady(log *slog.Logger, ready func(context.Context) (bool, error)) bool {
+	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok, err := ready(ctx)
+		if ok {
+			return true
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("asynchronous MDN not sent: checking that it may go failed", "error", err)
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			log.Warn("asynchronous MDN not sent: what it answers was not committed in time")
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 func validURL(s string) bool {
@@ -440,9 +592,12 @@ func (h *Receiver) sendAsync(log *slog.Logger, m StoredMDN, keep bool) {
 	record()
 }
 
-func (h *Receiver) tooLarge(w http.ResponseWriter, r *http.Request, log *slog.Logger) {
+func (h *Receiver) tooLarge(w http.ResponseWriter, r *http.Request, log *slog.Logger, raw []byte) {
 	log.Warn("AS2 message over the size limit refused; no MDN sent", "limit", h.cfg.MaxBody,
 		"content_length", r.ContentLength, "remote", r.RemoteAddr)
+	rf := h.refusal(r, nil, fmt.Errorf("%w: the body is over %d bytes (Content-Length %d)", ErrTooLarge, h.cfg.MaxBody, r.ContentLength), raw)
+	rf.Status, rf.Truncated = http.StatusRequestEntityTooLarge, true
+	h.report(r, log, rf)
 	httpapi.WriteProblem(w, httpapi.Problem{Type: httpapi.TypeTooLarge, Status: http.StatusRequestEntityTooLarge,
 		Detail: fmt.Sprintf("the message is larger than this endpoint's limit of %d bytes; nothing was accepted. Split the file or ask for the limit to be raised", h.cfg.MaxBody)})
 }

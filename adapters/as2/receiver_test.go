@@ -249,6 +249,24 @@ func TestResentMessageGetsOriginalMDN(t *testing.T) {
 	}
 }
 
+// refusals records what Config.Refused is told.
+type refusals struct {
+	mu  sync.Mutex
+	all []Refusal
+}
+
+func (r *refusals) add(_ context.Context, rf Refusal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, rf)
+}
+
+func (r *refusals) list() []Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Refusal(nil), r.all...)
+}
+
 func TestRefusedMessagesGetNegativeMDN(t *testing.T) {
 	keys := testKeys(t)
 	tests := []struct {
@@ -279,14 +297,28 @@ func TestRefusedMessagesGetNegativeMDN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil)
-			resp, body := e.post(t, tt.request(e))
+			var rec refusals
+			e := newEnv(t, func(c *Config) { c.Refused = rec.add })
+			req := tt.request(e)
+			req.Header.Set("Authorization", "Basic c2VjcmV0OnNlY3JldA==")
+			resp, body := e.post(t, req)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d, want 200 with a negative MDN: %s", resp.StatusCode, body)
 			}
 			want := "processed/Error: " + string(tt.want)
 			if !bytes.Contains(body, []byte(want)) {
 				t.Fatalf("MDN lacks %q:\n%s", want, body)
+			}
+			// Config.Refused is told once, with the request as received minus credentials.
+			rs := rec.list()
+			if len(rs) != 1 {
+				t.Fatalf("Refused called %d times, want 1", len(rs))
+			}
+			rf := rs[0]
+			if !strings.HasSuffix(rf.Disposition, want) || rf.MDNMessageID != resp.Header.Get("Message-ID") || rf.Status != http.StatusOK ||
+				!bytes.Equal(rf.Body, req.Body) || rf.Truncated || rf.MessageID != req.Header.Get("Message-ID") ||
+				rf.Header.Get("Authorization") != "" || rf.Header.Get("AS2-From") == "" || !errors.Is(rf.Err, &edias2.Error{Modifier: tt.want}) {
+				t.Errorf("refusal %+v", rf)
 			}
 			if tt.want != edias2.AuthenticationFailed || resp.Header.Get("AS2-To") == "ACME" {
 				// the MDN of a known partner is signed and verifies
@@ -308,7 +340,8 @@ func TestRefusedMessagesGetNegativeMDN(t *testing.T) {
 func TestTooLarge(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		t.Run(map[bool]string{false: "content-length", true: "chunked"}[chunked], func(t *testing.T) {
-			e := newEnv(t, func(c *Config) { c.MaxBody = 1024 })
+			var rec refusals
+			e := newEnv(t, func(c *Config) { c.MaxBody = 1024; c.Refused = rec.add })
 			req := e.build(t, e.them, e.ofUs, "<po-big@acme>", bytes.Repeat(x12, 20))
 			var body io.Reader = bytes.NewReader(req.Body)
 			if chunked {
@@ -326,6 +359,14 @@ func TestTooLarge(t *testing.T) {
 			}
 			if calls, _ := e.acc.snapshot(); len(calls) != 0 {
 				t.Fatalf("Accept called %d times", len(calls))
+			}
+			// Refused is told, with what was read: nothing when the Content-Length
+			// said it all, the first MaxBody bytes of a chunked body.
+			wantBody := map[bool]int{false: 0, true: 1024}[chunked]
+			rs := rec.list()
+			if len(rs) != 1 || !errors.Is(rs[0].Err, ErrTooLarge) || rs[0].Status != http.StatusRequestEntityTooLarge ||
+				!rs[0].Truncated || len(rs[0].Body) != wantBody || rs[0].Disposition != "" || rs[0].MessageID != "<po-big@acme>" {
+				t.Fatalf("refusals %+v, want one 413 with %d body bytes", rs, wantBody)
 			}
 		})
 	}

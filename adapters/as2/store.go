@@ -28,6 +28,10 @@ const (
 	// StatusFailed: every asynchronous attempt failed, or the receipt URL refused it
 	// for good; LastError says why.
 	StatusFailed Status = "failed"
+	// StatusNotSent: kept but never sent, because no answer could carry it: a
+	// message accepted by a DLQ replay after it had been refused with a
+	// synchronous MDN. The partner gets it when it resends the Message-ID.
+	StatusNotSent Status = "not-sent"
 )
 
 // StoredMDN is a receipt we sent, kept byte for byte: it proves what we told the

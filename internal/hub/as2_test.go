@@ -383,7 +383,13 @@ func TestAS2AsyncMDNNeverArrives(t *testing.T) {
 	if got := h.partner.Received(); len(got) != 1 {
 		t.Errorf("the partner holds %d messages, want 1 (the resend is a duplicate)", len(got))
 	}
-	es, err := h.DLQ.List(context.Background(), dlq.Filter{Status: dlq.StatusOpen})
+	// The parked delivery's DLQ message is stored by the dlq consumer shortly after.
+	var es []dlq.Entry
+	var err error
+	eventually(t, "the DLQ entry", 10*time.Second, func() bool {
+		es, err = h.DLQ.List(context.Background(), dlq.Filter{Status: dlq.StatusOpen})
+		return err != nil || len(es) > 0
+	})
 	if err != nil || len(es) != 1 || !strings.Contains(es[0].Reason, "sent no MDN") || !strings.Contains(es[0].Reason, "as2.receipt_url") {
 		t.Fatalf("DLQ entries %+v (%v), want one naming the missing MDN", es, err)
 	}
@@ -423,13 +429,38 @@ type opensslAS2 struct {
 // text), encrypts it with AES-128-CBC, POSTs it and returns the hub's MDN, verified.
 func (o opensslAS2) post(t *testing.T, h *hub.Hub, entity []byte, text bool, id string) *edias2.MDN {
 	t.Helper()
+	mdn, _ := o.postWith(t, h, entity, id, postOptions{text: text})
+	return mdn
+}
+
+// postOptions vary what opensslAS2.postWith sends.
+type postOptions struct {
+	text bool
+	// tamper changes the signed S/MIME entity before it is encrypted.
+	tamper func(signed []byte) []byte
+	// recipient is the certificate file encrypted to (default "us.crt").
+	recipient string
+	// unsignedMDN: the hub cannot sign the MDN (it does not know the sender).
+	unsignedMDN bool
+}
+
+// postWith is post with options; it also returns the body POSTed.
+func (o opensslAS2) postWith(t *testing.T, h *hub.Hub, entity []byte, id string, opt postOptions) (*edias2.MDN, []byte) {
+	t.Helper()
 	as2test.WriteFile(t, o.dir, "entity.txt", entity)
 	args := []string{"cms", "-sign", "-md", "sha256", "-in", "entity.txt", "-signer", "them.crt", "-inkey", "them.key"}
-	if !text {
+	if !opt.text {
 		args = append(args, "-binary")
 	}
-	as2test.WriteFile(t, o.dir, "signed.eml", as2test.OpenSSL(t, o.dir, nil, args...))
-	der := as2test.OpenSSL(t, o.dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-outform", "DER", "-in", "signed.eml", "us.crt")
+	signed := as2test.OpenSSL(t, o.dir, nil, args...)
+	if opt.tamper != nil {
+		signed = opt.tamper(signed)
+	}
+	as2test.WriteFile(t, o.dir, "signed.eml", signed)
+	if opt.recipient == "" {
+		opt.recipient = "us.crt"
+	}
+	der := as2test.OpenSSL(t, o.dir, nil, "cms", "-encrypt", "-binary", "-aes128", "-outform", "DER", "-in", "signed.eml", opt.recipient)
 	req, err := http.NewRequest(http.MethodPost, "http://"+h.Server.Addr()+"/as2", bytes.NewReader(der))
 	if err != nil {
 		t.Fatal(err)
@@ -452,7 +483,7 @@ func (o opensslAS2) post(t *testing.T, h *hub.Hub, entity []byte, text bool, id 
 		t.Fatalf("POST /as2: %d %v\n%s", resp.StatusCode, err, body)
 	}
 	recv, err := edias2.NewReceiver(edias2.DefaultConfig(), edias2.ResolverFunc(func(context.Context, string, string) (*edias2.Partner, *edias2.Identity, error) {
-		return &edias2.Partner{ID: o.hubID, Certs: []*x509.Certificate{o.hubCert}, MDN: edias2.MDNRequest{Signed: true}}, &edias2.Identity{ID: o.from}, nil
+		return &edias2.Partner{ID: o.hubID, Certs: []*x509.Certificate{o.hubCert}, MDN: edias2.MDNRequest{Signed: !opt.unsignedMDN}}, &edias2.Identity{ID: o.from}, nil
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -464,7 +495,7 @@ func (o opensslAS2) post(t *testing.T, h *hub.Hub, entity []byte, text bool, id 
 	if mdn.OriginalMessageID != id {
 		t.Fatalf("MDN answers %s, want %s", mdn.OriginalMessageID, id)
 	}
-	return mdn
+	return mdn, der
 }
 
 // Messages built by openssl as the partner, through the hub's real /as2, each with
@@ -554,5 +585,210 @@ func TestAS2ReceiverEdgeCases(t *testing.T) {
 				t.Errorf("fulfilment.orders holds %d, want %d", n, tc.orders)
 			}
 		})
+	}
+}
+
+// refusalCase is an inbound AS2 message the hub must refuse, built with openssl.
+type refusalCase struct {
+	name       string
+	signer     as2sim.Identity // signs the message
+	configured as2sim.Identity // acme's certificate in the hub's configuration
+	from       string          // AS2-From
+	opt        postOptions
+	modifier   edias2.Modifier
+	partner    string   // the hub partner the DLQ entry names; "" when unknown
+	reason     []string // what the DLQ reason must say
+}
+
+// refusalCases are the hub's identity and the messages it must refuse, with the
+// certificates they are signed and encrypted with.
+func refusalCases(t *testing.T) (ours as2sim.Identity, cases []refusalCase) {
+	ours, theirs := as2Identities(t)
+	now := time.Now()
+	expiredKey := as2test.RSAKey(t, 0)
+	expired := as2sim.Identity{ID: theirs.ID, Key: expiredKey,
+		Cert: as2test.SelfSigned(t, theirs.ID, expiredKey, 4130, now.AddDate(-1, 0, 0), now.AddDate(0, 0, -1))}
+	renewedKey := as2test.RSAKey(t, 1)
+	renewed := as2sim.Identity{ID: theirs.ID, Key: renewedKey,
+		Cert: as2test.SelfSigned(t, theirs.ID, renewedKey, 0x4131, now.Add(-time.Hour), now.AddDate(1, 0, 0))}
+	tamper := func(signed []byte) []byte {
+		out := bytes.Replace(signed, []byte("SMALL WIDGET"), []byte("LARGE WIDGET"), 1)
+		if bytes.Equal(out, signed) {
+			t.Fatal("nothing to tamper with in the signed entity")
+		}
+		return out
+	}
+	return ours, []refusalCase{
+		{"unknown partner", theirs, theirs, "STRANGER-AS2", postOptions{unsignedMDN: true}, edias2.AuthenticationFailed, "",
+			[]string{`no partner has as2.id "STRANGER-AS2"`, "add it under partners[]", "replay this entry"}},
+		// Encrypted to a certificate of "ours" (serial 77 = 4d) whose key the hub does not hold.
+		{"wrong key", theirs, theirs, theirs.ID, postOptions{recipient: "other.crt"}, edias2.DecryptionFailed, "acme",
+			[]string{"no key matches recipient", "serial=4d", "as2.keys"}},
+		{"tampered payload", theirs, theirs, theirs.ID, postOptions{tamper: tamper}, edias2.IntegrityCheckFailed, "acme",
+			[]string{"altered after the partner signed it", "ask the partner to resend"}},
+		{"certificate not configured", renewed, theirs, theirs.ID, postOptions{}, edias2.AuthenticationFailed, "acme",
+			[]string{`issuer="CN=ACME-AS2,O=PakLog test" serial=4131`, "partners[].as2.certs of partner acme", "replay this entry"}},
+		{"expired certificate", expired, expired, theirs.ID, postOptions{}, edias2.AuthenticationFailed, "acme",
+			[]string{"is valid from", "renewed certificate", "partners[].as2.certs of partner acme"}},
+	}
+}
+
+// post POSTs tc's message to the hub, checks the negative MDN and returns the body sent.
+func (tc refusalCase) post(t *testing.T, h *hub.Hub, dir string, ours as2sim.Identity, id string) []byte {
+	t.Helper()
+	as2test.WriteKeyPair(t, dir, "them", tc.signer.Cert, tc.signer.Key)
+	as2test.WriteFile(t, dir, "us.crt", ours.CertPEM())
+	as2test.WriteFile(t, dir, "other.crt", as2test.CertPEM(as2test.SelfSigned(t, ours.ID, as2test.RSAKey(t, 2), 77, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))))
+	o := opensslAS2{dir: dir, hubID: ours.ID, from: tc.from, hubCert: ours.Cert}
+	entity := append([]byte("Content-Type: application/edi-x12\r\n\r\n"), read850(t)...)
+	mdn, body := o.postWith(t, h, entity, id, tc.opt)
+	want := "automatic-action/MDN-sent-automatically; processed/Error: " + string(tc.modifier)
+	if got := mdn.Disposition.String(); got != want {
+		t.Fatalf("disposition %q, want %q\n%s", got, want, mdn.Text)
+	}
+	return body
+}
+
+// refusalEntry waits for the one DLQ entry of a refused message and returns it.
+func refusalEntry(t *testing.T, h *hub.Hub) dlq.Entry {
+	t.Helper()
+	list := func() []dlq.Entry {
+		es, err := h.DLQ.List(context.Background(), dlq.Filter{Handler: partners.HandlerAS2Receive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	eventually(t, "the refusal's DLQ entry", 10*time.Second, func() bool { return len(list()) > 0 })
+	time.Sleep(200 * time.Millisecond)
+	es := list()
+	if len(es) != 1 {
+		t.Fatalf("%d DLQ entries, want 1: %+v", len(es), es)
+	}
+	e, err := h.DLQ.Get(context.Background(), es[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Each message the receiver refuses gets its negative MDN and exactly one DLQ
+// entry an operator can act on: who sent it, its Message-ID, the disposition sent,
+// the reason with what to do, and the request as received (header, then the body
+// byte for byte) for a replay. No order results.
+func TestAS2RefusalsParked(t *testing.T) {
+	as2test.RequireOpenSSL(t)
+	ours, cases := refusalCases(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := newAS2Config(t, dir, "127.0.0.1:0", ours, tc.configured, "http://127.0.0.1:1/as2", "sync")
+			cfg.Partners[0].Outbound = config.Outbound{}
+			h := runAS2Hub(t, cfg, 3)
+			body := tc.post(t, h.Hub, dir, ours, "<refused-1@acme>")
+			e := refusalEntry(t, h.Hub)
+			t.Logf("DLQ reason: %s", e.Reason)
+			md := e.Metadata
+			want := map[string]string{
+				router.MetaPartner: tc.partner, "as2_message_id": "<refused-1@acme>", "as2_from": tc.from, "as2_to": ours.ID,
+				partners.MetaAS2Disposition: "automatic-action/MDN-sent-automatically; processed/Error: " + string(tc.modifier),
+				partners.MetaAS2MDNDelivery: "sync", partners.MetaAS2Replayable: "yes", partners.MetaAS2HTTPStatus: "200",
+			}
+			for k, v := range want {
+				if md[k] != v {
+					t.Errorf("metadata %s = %q, want %q", k, md[k], v)
+				}
+			}
+			if e.Handler != partners.HandlerAS2Receive || e.Topic != partners.TopicAS2Receive || e.ErrorClass != "validation" || e.Status != dlq.StatusOpen {
+				t.Errorf("entry %s/%s class %s status %s", e.Handler, e.Topic, e.ErrorClass, e.Status)
+			}
+			for _, s := range append([]string{"<refused-1@acme>", "processed/Error: " + string(tc.modifier), "What to do: "}, tc.reason...) {
+				if !strings.Contains(e.Reason, s) {
+					t.Errorf("reason lacks %q:\n%s", s, e.Reason)
+				}
+			}
+			if !bytes.HasSuffix(e.Payload, append([]byte("\r\n\r\n"), body...)) || !bytes.Contains(e.Payload, []byte("As2-From: "+tc.from+"\r\n")) ||
+				!bytes.Contains(e.Payload, []byte("Message-Id: <refused-1@acme>\r\n")) {
+				t.Errorf("the entry's payload is not the request as received:\n%.400q", e.Payload)
+			}
+			if n := count(t, h.Store, router.InboundTopic("edi")); n != 0 {
+				t.Errorf("%d inbound.edi messages, want none", n)
+			}
+			if n := count(t, h.Store, router.TopicFulfilmentOrders); n != 0 {
+				t.Errorf("fulfilment.orders holds %d, want 0", n)
+			}
+		})
+	}
+}
+
+// A partner signs with a new certificate the hub does not know yet: refused and
+// parked. Replayed before the certificate is imported, the entry reopens with the
+// new refusal; after the certificate is added and the hub restarted, the replay is
+// accepted: exactly one order, the processed MDN kept (not sent: the original
+// asked for a synchronous one), which the partner gets when it resends the
+// Message-ID. Replaying again takes nothing twice.
+func TestAS2RefusalReplay(t *testing.T) {
+	as2test.RequireOpenSSL(t)
+	ours, cases := refusalCases(t)
+	tc := cases[3]
+	if tc.name != "certificate not configured" {
+		t.Fatalf("case %q", tc.name)
+	}
+	dir := t.TempDir()
+	cfg := newAS2Config(t, dir, "127.0.0.1:0", ours, tc.configured, "http://127.0.0.1:1/as2", "sync")
+	cfg.Partners[0].Outbound = config.Outbound{}
+	h := runAS2Hub(t, cfg, 3)
+	const id = "<renewed-1@acme>"
+	tc.post(t, h.Hub, dir, ours, id)
+	e := refusalEntry(t, h.Hub)
+	ctx := context.Background()
+
+	if _, err := h.DLQ.Replay(ctx, e.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replay refused again", 10*time.Second, func() bool {
+		got, err := h.DLQ.Get(ctx, e.ID)
+		return err == nil && got.Status == dlq.StatusOpen && got.TimesFailed == 2
+	})
+	again, _ := h.DLQ.Get(ctx, e.ID)
+	if !strings.HasPrefix(again.Reason, "Replayed with the current configuration and refused again") || !strings.Contains(again.Reason, "serial=4131") {
+		t.Errorf("reopened entry's reason:\n%s", again.Reason)
+	}
+
+	// Import the partner's new certificate and restart on the same database.
+	h.stop()
+	fixed := h.cfg
+	fixed.Partners = append([]config.Partner(nil), h.cfg.Partners...)
+	fixed.Partners[0].AS2.Certs = append(append([]string(nil), fixed.Partners[0].AS2.Certs...), writeFile(t, dir, "acme-2.pem", tc.signer.CertPEM()))
+	h2 := runAS2Hub(t, fixed, 3)
+	if _, err := h2.DLQ.Replay(ctx, e.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replayed order in the core", 20*time.Second, func() bool { return count(t, h2.Store, router.TopicFulfilmentOrders) == 1 })
+	got, err := h2.DLQ.Get(ctx, e.ID)
+	if err != nil || got.Status != dlq.StatusReplayed {
+		t.Fatalf("entry after a successful replay: %s (%v)\n%s", got.Status, err, got.Reason)
+	}
+	var status, disposition string
+	if err := h2.Store.ReadDB().QueryRow(`SELECT status, disposition FROM as2_mdns WHERE partner = 'acme' AND message_id = ?`, id).Scan(&status, &disposition); err != nil ||
+		status != "not-sent" || !strings.HasSuffix(disposition, "; processed") {
+		t.Errorf("kept MDN %q %q (%v), want a processed one, not sent", status, disposition, err)
+	}
+
+	// A forced second replay is a duplicate; the partner's resend gets the kept MDN.
+	if _, err := h2.DLQ.Replay(ctx, e.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	o := opensslAS2{dir: dir, hubID: ours.ID, from: tc.from, hubCert: ours.Cert}
+	mdn := o.post(t, h2.Hub, append([]byte("Content-Type: application/edi-x12\r\n\r\n"), read850(t)...), false, id)
+	if !mdn.Disposition.OK() {
+		t.Errorf("the resend got %s", mdn.Disposition)
+	}
+	time.Sleep(time.Second)
+	if n := count(t, h2.Store, router.TopicFulfilmentOrders); n != 1 {
+		t.Errorf("fulfilment.orders holds %d, want 1", n)
+	}
+	if got, _ := h2.DLQ.Get(ctx, e.ID); got.Status != dlq.StatusReplayed {
+		t.Errorf("entry reopened by the second replay: %s", got.Reason)
 	}
 }

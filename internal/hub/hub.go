@@ -329,6 +329,10 @@ func (h *Hub) buildPartners(r *router.Router, opts Options) error {
 	}
 	h.Delivery = partners.NewDelivery(dc, h.Store, r, h.PartnerHealth, m, h.Log)
 	h.AS2.UseDelivery(h.Delivery) // asynchronous MDNs settle deliveries
+	// Refused AS2 messages are parked in the DLQ; their replay handler.
+	if err := h.AS2.Register(r); err != nil {
+		return err
+	}
 	if err := h.Delivery.Register(r); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/paklog/integration-hub/internal/fault"
 	"github.com/paklog/integration-hub/internal/intake"
 	"github.com/paklog/integration-hub/internal/store"
+	"github.com/paklog/integration-hub/router"
 )
 
 // AS2 is the hub's AS2 side: the receiver of POST /as2, the sender that delivers
@@ -47,6 +48,11 @@ type AS2 struct {
 	async    bool
 	sweep    time.Duration
 	maxBody  int64
+
+	// Refused messages: parked through router (set by Register), replayed
+	// through parser.
+	router *router.Router
+	parser *edias2.Receiver
 }
 
 type as2Partner struct {
@@ -113,8 +119,9 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 	if err != nil {
 		return nil, err
 	}
+	a.parser = recv
 	if a.Receiver, err = adapteras2.New(adapteras2.Config{Receiver: recv, MaxBody: rc.MaxBodySize,
-		PartnerKey: func(p *edias2.Partner) string { return a.byAS2ID[p.ID].name }},
+		PartnerKey: func(p *edias2.Partner) string { return a.byAS2ID[p.ID].name }, Refused: a.recordRefusal},
 		in, MDNStore{st}, log.With("adapter", "as2")); err != nil {
 		return nil, err
 	}
@@ -306,6 +313,13 @@ func (s MDNStore) Get(ctx context.Context, partner, messageID string) (*adaptera
 
 // Put implements adapters/as2.MDNStore.
 func (s MDNStore) Put(ctx context.Context, m adapteras2.StoredMDN) error {
+	return putMDN(ctx, s.Store.DB(), s.Store, m)
+}
+
+// putMDN writes m to as2_mdns through ex (the database, or a transaction).
+func putMDN(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, st *store.Store, m adapteras2.StoredMDN) error {
 	h, err := json.Marshal(m.Header)
 	if err != nil {
 		return err
@@ -314,7 +328,7 @@ func (s MDNStore) Put(ctx context.Context, m adapteras2.StoredMDN) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
 	}
-	_, err = s.Store.DB().ExecContext(ctx, s.Store.Rebind(`INSERT INTO as2_mdns (partner, message_id, mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at)
+	_, err = ex.ExecContext(ctx, st.Rebind(`INSERT INTO as2_mdns (partner, message_id, mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO UPDATE SET mdn_message_id = excluded.mdn_message_id,
 		disposition = excluded.disposition, mic = excluded.mic, header = excluded.header, body = excluded.body, async = excluded.async, url = excluded.url,
 		status = excluded.status, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at`),
