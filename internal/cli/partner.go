@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -240,7 +242,7 @@ func testAS2(ctx context.Context, out io.Writer, cfg config.Config, p config.Par
 		detail, err := fn()
 		took := time.Since(start).Round(time.Millisecond)
 		if err != nil {
-			fmt.Fprintf(out, "    FAIL  %-8s %s (%s)\n", name, err, took)
+			fmt.Fprintf(out, "    FAIL  %-8s %s (%s)\n          %s\n", name, as2Advice(err), took, err)
 			return false
 		}
 		fmt.Fprintf(out, "    PASS  %-8s %s (%s)\n", name, detail, took)
@@ -291,4 +293,36 @@ func testAS2(ctx context.Context, out io.Writer, cfg config.Config, p config.Par
 		}
 		return fmt.Sprintf("%s answered %s; MDN signature and MIC %s verified", res.MessageID, res.Disposition, res.MIC), nil
 	})
+}
+
+// as2Advice says what a failed AS2 step means for the operator, in the
+// configuration's terms.
+func as2Advice(err error) string {
+	var mdnErr *connas2.MDNError
+	var httpErr *connas2.HTTPError
+	var micErr *connas2.MICError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &mdnErr):
+		switch mdnErr.Modifier {
+		case edias2.DecryptionFailed:
+			return "the partner cannot decrypt our message: partners[].as2.certs does not hold the partner's current certificate, or the partner does not accept as2.encrypt; get their current certificate"
+		case edias2.AuthenticationFailed:
+			return "the partner does not accept our signature or our AS2 id: send them our current certificate (as2.keys[0].cert) and check that they know us as as2.id"
+		}
+		return "the partner refused the test message: read its MDN text below and check the partner's AS2 settings for us"
+	case errors.Is(err, connas2.ErrMDNSigner), errors.Is(err, connas2.ErrUnsignedMDN):
+		return "the partner's MDN is not signed by a certificate in partners[].as2.certs: get the partner's current certificate and put it there (or set unsigned_mdn if they do not sign receipts)"
+	case errors.Is(err, edias2.ErrUnknownPartner), errors.Is(err, connas2.ErrWrongParties):
+		return "the MDN names other AS2 ids: check as2.id and partners[].as2.id with the partner"
+	case errors.As(err, &micErr):
+		return "the partner's receipt does not match what we sent (MIC): check with the partner for a proxy or gateway that changes messages"
+	case errors.As(err, &httpErr):
+		return "the partner's AS2 endpoint refused the request: check partners[].as2.url (path, scheme) with the partner"
+	case errors.Is(err, connas2.ErrTimeout), errors.Is(err, connas2.ErrNoMDN):
+		return "no MDN came back in time: check partners[].as2.url and timeout, and that the partner returns synchronous MDNs"
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED):
+		return "the partner's AS2 endpoint could not be reached: check partners[].as2.url, and that the partner's firewall lets us in"
+	}
+	return "check the partner's certificates (partners[].as2.certs), ours (as2.keys) and the algorithms with the partner"
 }
