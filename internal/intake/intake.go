@@ -19,7 +19,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,6 +117,11 @@ type request struct {
 	done chan struct{}
 	res  Result
 	err  error
+
+	// set by acceptPlain
+	hash    string   // RequestHash of the payload
+	dupOf   *request // the first request of the batch with the same key
+	settled bool     // answered from an earlier acceptance
 }
 
 // New starts the writers. Close stops them.
@@ -242,8 +249,23 @@ func (in *Intake) commit(batch []*request) {
 	ctx := context.Background()
 	pending := make(map[string][]*message.Message)
 	var order []string
+	queue := func(r *request, msg *message.Message) {
+		topic := in.topics.Name(router.InboundTopic(r.item.Source))
+		if _, seen := pending[topic]; !seen {
+			order = append(order, topic)
+		}
+		pending[topic] = append(pending[topic], msg)
+	}
+	// Items that carry an order get their order id one at a time, each in a savepoint
+	// so that one conflict fails alone; the others (webhook bodies, files) take three
+	// statements for the whole batch (acceptPlain).
+	var plain []*request
 	err := in.store.InTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range batch {
+			if r.item.Order == nil {
+				plain = append(plain, r)
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
 				return err
 			}
@@ -256,16 +278,15 @@ func (in *Intake) commit(batch []*request) {
 			} else {
 				r.res = res
 				if msg != nil {
-					topic := in.topics.Name(router.InboundTopic(r.item.Source))
-					if _, seen := pending[topic]; !seen {
-						order = append(order, topic)
-					}
-					pending[topic] = append(pending[topic], msg)
+					queue(r, msg)
 				}
 			}
 			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_item"); err != nil {
 				return err
 			}
+		}
+		if err := in.acceptPlain(ctx, tx, plain, queue); err != nil {
+			return err
 		}
 		if len(order) == 0 {
 			return nil
@@ -283,18 +304,245 @@ func (in *Intake) commit(batch []*request) {
 	})
 	if err != nil {
 		in.log.Error("committing accepted payloads failed; their senders are told to retry", "items", len(batch), "error", err)
-		// Nothing of the batch is stored: every item without an error of its own gets
-		// this one (including items the transaction never reached, when it could not
-		// even begin).
+		// Nothing of the batch is stored: every item gets this error (including items
+		// the transaction never reached, when it could not even begin), in place of a
+		// result that did not commit.
 		for _, r := range batch {
-			if r.err == nil {
+			if r.err == nil || r.dupOf != nil {
 				r.err = fmt.Errorf("committing: %w", err)
+			}
+		}
+	} else {
+		// A key that came twice in one batch: the later ones answer as a retry (or a
+		// reuse) of the first, as they would have in separate batches.
+		for _, r := range plain {
+			if f := r.dupOf; f != nil {
+				r.res, r.err = againOf(r, f)
 			}
 		}
 	}
 	for _, r := range batch {
 		close(r.done)
 	}
+}
+
+// acceptPlain accepts the items that carry no order in three statements for all of
+// them: one lookup of their keys, one insert of the new ones, then the publish (by the
+// caller). A key accepted before is a duplicate (or a conflict, if the payload
+// differs); a key that another writer commits between the lookup and the insert (on
+// PostgreSQL) is looked up again after the insert, which waited for that commit.
+func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, queue func(*request, *message.Message)) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	first := make(map[ingestKey]*request, len(reqs))
+	var fresh []*request
+	for _, r := range reqs {
+		r.hash = RequestHash(r.item.Payload)
+		k := keyOf(r.item)
+		if f, ok := first[k]; ok {
+			r.dupOf = f
+			continue
+		}
+		first[k] = r
+		fresh = append(fresh, r)
+	}
+	for lo := 0; lo < len(fresh); lo += lookupChunk {
+		chunk := fresh[lo:min(lo+lookupChunk, len(fresh))]
+		prev, err := in.lookup(ctx, tx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			if p, ok := prev[keyOf(r.item)]; ok {
+				r.res, r.err = p.answer(r)
+				r.settled = true
+			}
+		}
+	}
+	var todo []*request
+	for _, r := range fresh {
+		if !r.settled {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	// Rows go in key order, so two writers inserting overlapping keys lock them in the
+	// same order instead of deadlocking.
+	slices.SortFunc(todo, func(a, b *request) int { return keyOf(a.item).compare(keyOf(b.item)) })
+	now := store.Now()
+	for _, r := range todo {
+		r.res = Result{MessageUUID: watermill.NewUUID(), CorrelationID: watermill.NewULID(), ReceivedAt: now}
+	}
+	inserted := make(map[ingestKey]bool, len(todo))
+	for lo := 0; lo < len(todo); lo += insertChunk {
+		chunk := todo[lo:min(lo+insertChunk, len(todo))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ingest
+			(source, partner, idempotency_key, request_hash, message_uuid, correlation_id, order_id, content_type, payload, received_at) VALUES `)
+		args := make([]any, 0, 10*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, '', ?, ?, ?)")
+			args = append(args, r.item.Source, r.item.Partner, r.item.IdempotencyKey, r.hash, r.res.MessageUUID, r.res.CorrelationID,
+				r.item.ContentType, r.item.Payload, now)
+		}
+		q.WriteString(` ON CONFLICT (source, partner, idempotency_key) DO NOTHING RETURNING source, partner, idempotency_key`)
+		rows, err := tx.QueryContext(ctx, in.store.Rebind(q.String()), args...)
+		if err != nil {
+			return fmt.Errorf("recording the accepted payloads: %w", err)
+		}
+		for rows.Next() {
+			var k ingestKey
+			if err := rows.Scan(&k.source, &k.partner, &k.key); err != nil {
+				rows.Close()
+				return fmt.Errorf("recording the accepted payloads: %w", err)
+			}
+			inserted[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("recording the accepted payloads: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("recording the accepted payloads: %w", err)
+		}
+	}
+	var raced []*request
+	for _, r := range todo {
+		if inserted[keyOf(r.item)] {
+			queue(r, in.message(r.item, r.res))
+			continue
+		}
+		raced = append(raced, r)
+	}
+	if len(raced) == 0 {
+		return nil
+	}
+	prev, err := in.lookup(ctx, tx, raced)
+	if err != nil {
+		return err
+	}
+	for _, r := range raced {
+		p, ok := prev[keyOf(r.item)]
+		if !ok {
+			r.res, r.err = Result{}, fmt.Errorf("recording the accepted payload: idempotency key %q was taken concurrently", r.item.IdempotencyKey)
+			continue
+		}
+		r.res, r.err = p.answer(r)
+	}
+	return nil
+}
+
+// Statement sizes: rows per lookup and per insert (10 parameters a row; SQLite allows
+// 32,766 parameters, PostgreSQL 65,535).
+const (
+	lookupChunk = 500
+	insertChunk = 500
+)
+
+// ingestKey is an ingest row's dedupe key.
+type ingestKey struct{ source, partner, key string }
+
+func keyOf(it Item) ingestKey { return ingestKey{it.Source, it.Partner, it.IdempotencyKey} }
+
+func (k ingestKey) compare(o ingestKey) int {
+	if c := strings.Compare(k.source, o.source); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.partner, o.partner); c != 0 {
+		return c
+	}
+	return strings.Compare(k.key, o.key)
+}
+
+// earlierRow is what the hub committed for a key before.
+type earlierRow struct {
+	hash string
+	res  Result
+}
+
+// answer is the answer to r, whose key was accepted before as p: the first result as
+// a duplicate, or a conflict if the payload differs.
+func (p earlierRow) answer(r *request) (Result, error) {
+	if p.hash != r.hash {
+		return Result{}, reusedKey(r.item.IdempotencyKey, p.res)
+	}
+	res := p.res
+	res.Duplicate = true
+	return res, nil
+}
+
+func reusedKey(key string, prev Result) error {
+	return &ConflictError{
+		Reason:  fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", key, prev.ReceivedAt.UTC().Format(time.RFC3339)),
+		OrderID: prev.OrderID,
+	}
+}
+
+// againOf answers r, whose key came earlier in the same batch as f.
+func againOf(r, f *request) (Result, error) {
+	if f.err != nil {
+		return Result{}, f.err
+	}
+	if f.hash != r.hash {
+		return Result{}, reusedKey(r.item.IdempotencyKey, f.res)
+	}
+	res := f.res
+	res.Duplicate = true
+	return res, nil
+}
+
+// lookup reads the ingest rows of reqs' keys, in one statement.
+func (in *Intake) lookup(ctx context.Context, tx *sql.Tx, reqs []*request) (map[ingestKey]earlierRow, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT source, partner, idempotency_key, request_hash, message_uuid, correlation_id, order_id, received_at FROM ingest
+		WHERE (source, partner, idempotency_key) IN (VALUES `)
+	args := make([]any, 0, 3*len(reqs))
+	for i, r := range reqs {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, r.item.Source, r.item.Partner, r.item.IdempotencyKey)
+	}
+	q.WriteByte(')')
+	rows, err := tx.QueryContext(ctx, in.store.Rebind(q.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("looking up idempotency keys: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[ingestKey]earlierRow)
+	for rows.Next() {
+		var k ingestKey
+		var p earlierRow
+		if err := rows.Scan(&k.source, &k.partner, &k.key, &p.hash, &p.res.MessageUUID, &p.res.CorrelationID, &p.res.OrderID, &p.res.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("looking up idempotency keys: %w", err)
+		}
+		p.res.ReceivedAt = p.res.ReceivedAt.UTC()
+		out[k] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("looking up idempotency keys: %w", err)
+	}
+	return out, nil
+}
+
+// message is the inbound message of an accepted item.
+func (in *Intake) message(item Item, res Result) *message.Message {
+	msg := message.NewMessage(res.MessageUUID, nil)
+	for k, v := range item.Metadata {
+		msg.Metadata.Set(k, v)
+	}
+	msg.Metadata.Set(router.MetaCorrelationID, res.CorrelationID)
+	msg.Metadata.Set(router.MetaSource, item.Source)
+	msg.Metadata.Set(router.MetaPartner, item.Partner)
+	msg.Metadata.Set(router.MetaIdempotencyKey, item.Source+":"+item.Partner+":"+item.IdempotencyKey)
+	msg.Payload = item.Payload
+	return msg
 }
 
 // RequestHash is the hash the hub keeps of an accepted payload, to tell a retry (same
@@ -324,10 +572,7 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 		case err != nil:
 			return Result{}, false, fmt.Errorf("looking up idempotency key: %w", err)
 		case prevHash != hash:
-			return Result{}, true, &ConflictError{
-				Reason:  fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", item.IdempotencyKey, prev.ReceivedAt.UTC().Format(time.RFC3339)),
-				OrderID: prev.OrderID,
-			}
+			return Result{}, true, reusedKey(item.IdempotencyKey, prev)
 		}
 		prev.ReceivedAt = prev.ReceivedAt.UTC()
 		prev.Duplicate = true
@@ -382,14 +627,8 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 		return nil, Result{}, fmt.Errorf("recording the accepted payload: idempotency key %q was taken concurrently", item.IdempotencyKey)
 	}
 
-	msg := message.NewMessage(res.MessageUUID, payload)
-	for k, v := range item.Metadata {
-		msg.Metadata.Set(k, v)
-	}
-	msg.Metadata.Set(router.MetaCorrelationID, res.CorrelationID)
-	msg.Metadata.Set(router.MetaSource, item.Source)
-	msg.Metadata.Set(router.MetaPartner, item.Partner)
-	msg.Metadata.Set(router.MetaIdempotencyKey, item.Source+":"+item.Partner+":"+item.IdempotencyKey)
+	msg := in.message(item, res)
+	msg.Payload = payload
 	if item.Order != nil {
 		msg.Metadata.Set(router.MetaSchema, canonical.SchemaOrder)
 		msg.Metadata.Set(router.MetaOrderID, res.OrderID)

@@ -620,3 +620,83 @@ func TestAcceptWhenTheDatabaseIsGone(t *testing.T) {
 		}
 	})
 }
+
+// TestPayloadsWithoutAnOrderInOneBatch fills one batch with payloads that carry no
+// order (webhook bodies, files), which are looked up and inserted with one statement
+// each for the whole batch, and checks each answer against what separate accepts give:
+// new keys accepted once, a key accepted in an earlier batch a duplicate (or a conflict
+// with another payload), and a key sent twice in the same batch one acceptance plus a
+// duplicate of it (or a conflict with another payload), a bad item failing alone.
+func TestPayloadsWithoutAnOrderInOneBatch(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		csv := router.InboundTopic("csv")
+		raw := func(key, body string) intake.Item {
+			return intake.Item{Source: "csv", Partner: partner, IdempotencyKey: key, Payload: []byte(body), ContentType: "text/csv",
+				Metadata: map[string]string{"file": key}}
+		}
+		setup := newIntake(t, st, intake.Config{})
+		earlier := accept(t, setup, raw("earlier.csv", "a,b\n1,2\n"))
+
+		const fresh = 6
+		var items []intake.Item
+		for i := range fresh {
+			items = append(items, raw(fmt.Sprintf("new-%d.csv", i), fmt.Sprintf("n\n%d\n", i)))
+		}
+		items = append(items,
+			raw("earlier.csv", "a,b\n1,2\n"), // fresh: retry of an earlier batch
+			raw("earlier.csv", "a,b\n9,9\n"), // fresh+1: reuse of an earlier key
+			raw("twice.csv", "t\n1\n"),       // fresh+2, fresh+3: the same delivery twice
+			raw("twice.csv", "t\n1\n"),       //
+			raw("reused.csv", "r\n1\n"),      // fresh+4, fresh+5: one key, two payloads
+			raw("reused.csv", "r\n2\n"),      //
+			intake.Item{},                    // fresh+6: replaced below
+		)
+		items[len(items)-1] = orderItem(t, "bad-order", "BAD-ORDER")
+		items[len(items)-1].Payload = nil // an order item whose row fails: its savepoint undoes it alone
+
+		in := newIntake(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1})
+		results, errs := acceptAll(in, items)
+
+		for i := range fresh {
+			if errs[i] != nil || results[i].Duplicate || results[i].MessageUUID == "" {
+				t.Errorf("new item %d: %+v, %v; want a new acceptance", i, results[i], errs[i])
+			}
+		}
+		if r := results[fresh]; errs[fresh] != nil || !r.Duplicate || r.MessageUUID != earlier.MessageUUID || r.CorrelationID != earlier.CorrelationID || !r.ReceivedAt.Equal(earlier.ReceivedAt) {
+			t.Errorf("retry of an earlier key: %+v, %v; want a duplicate of %+v", r, errs[fresh], earlier)
+		}
+		if !errors.Is(errs[fresh+1], intake.ErrConflict) || !strings.Contains(errs[fresh+1].Error(), `"earlier.csv" was used before`) {
+			t.Errorf("reuse of an earlier key: %v; want a conflict naming the key", errs[fresh+1])
+		}
+		a, b := results[fresh+2], results[fresh+3]
+		if errs[fresh+2] != nil || errs[fresh+3] != nil || a.Duplicate == b.Duplicate || a.MessageUUID != b.MessageUUID || a.MessageUUID == "" {
+			t.Errorf("one delivery twice in a batch: %+v (%v) and %+v (%v); want one acceptance and a duplicate of it", a, errs[fresh+2], b, errs[fresh+3])
+		}
+		c1, c2 := errors.Is(errs[fresh+4], intake.ErrConflict), errors.Is(errs[fresh+5], intake.ErrConflict)
+		if c1 == c2 || (!c1 && errs[fresh+4] != nil) || (!c2 && errs[fresh+5] != nil) {
+			t.Errorf("one key, two payloads in a batch: %v and %v; want one accepted and one conflict", errs[fresh+4], errs[fresh+5])
+		}
+		if errs[fresh+6] == nil {
+			t.Errorf("an order item without a payload was accepted: %+v", results[fresh+6])
+		}
+
+		// fresh new ones, twice.csv once, reused.csv once, and the earlier one.
+		want := fresh + 3
+		if got := countMessages(t, st, csv); got != want {
+			t.Errorf("%d messages on %s, want %d", got, csv, want)
+		}
+		if got := count(t, st, `SELECT COUNT(*) FROM ingest`); got != want {
+			t.Errorf("%d ingest rows, want %d", got, want)
+		}
+		payload, md := published(t, st, csv, results[2].MessageUUID)
+		if string(payload) != "n\n2\n" || md["file"] != "new-2.csv" || md[router.MetaIdempotencyKey] != "csv:"+partner+":new-2.csv" ||
+			md[router.MetaCorrelationID] != results[2].CorrelationID {
+			t.Errorf("message of new-2.csv: %q %v", payload, md)
+		}
+		if st.Dialect() == store.Postgres {
+			if txs := count(t, st, `SELECT COUNT(DISTINCT transaction_id) FROM `+st.MessagesTable(csv)+` WHERE uuid <> ?`, earlier.MessageUUID); txs != 1 {
+				t.Errorf("the batch was committed in %d transactions, want 1", txs)
+			}
+		}
+	})
+}
