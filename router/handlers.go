@@ -51,7 +51,9 @@ func NormalizeCanonicalOrder(ctx context.Context, tx *Tx, msg *message.Message) 
 // id: whatever path an order takes twice, the core sees it once. The order is kept as
 // released for what goes back to the source when it ships (an 856 repeats the
 // order's parties and lines).
-func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte) error {
+//
+// before are trail entries of earlier stages, written with the routed one.
+func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte, before ...store.TrailEntry) error {
 	if err := tx.Store().SaveOrder(ctx, tx, o.OrderID, body); err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte) er
 	if err := tx.Publish(topic, out); err != nil {
 		return err
 	}
-	return tx.Trail(o.OrderID, store.StageRouted, "published to "+topic)
+	return tx.Store().AppendTrail(ctx, tx, append(before, tx.trailEntry(o.OrderID, store.StageRouted, "published to "+topic))...)
 }
 
 // releaseOrder gives an order translated from a source its stable hub id and routes
@@ -81,10 +83,7 @@ func (tx *Tx) releaseOrder(ctx context.Context, o canonical.Order, detail string
 	if err != nil {
 		return id, false, err
 	}
-	if err := tx.Trail(id, store.StageAccepted, detail); err != nil {
-		return id, false, err
-	}
-	return id, true, tx.routeOrder(ctx, o, body)
+	return id, true, tx.routeOrder(ctx, o, body, tx.trailEntry(id, store.StageAccepted, detail))
 }
 
 // requestCancel publishes a cancel of an order the hub has (c.OrderID set) to

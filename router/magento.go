@@ -46,7 +46,8 @@ func RegisterMagento(r *Router, cfg MagentoConfig) error {
 	}
 	r.DeclareTopics(TopicFulfilmentOrders, TopicFulfilmentCancellation)
 	h := &magentoHandler{cfg: cfg}
-	return r.Handle("normalize.magento", InboundTopic(string(canonical.ChannelMagento)), h.handle)
+	// No processed-key record: the handler is idempotent by itself (see RegisterShopify).
+	return r.Handle("normalize.magento", InboundTopic(string(canonical.ChannelMagento)), h.handle, WithoutDedupe())
 }
 
 type magentoHandler struct{ cfg MagentoConfig }

@@ -301,7 +301,15 @@ func (r *Router) correlation(h message.HandlerFunc) message.HandlerFunc {
 }
 
 // atomic runs each attempt in a savepoint and skips messages the handler processed.
+//
+// On PostgreSQL the savepoint is not released after the attempt: that would be one
+// more round trip per message, and releasing changes nothing that matters here. The
+// next message's savepoint of the same name nests inside it, ROLLBACK TO undoes only
+// the latest attempt, and the commit of the consumer's transaction ends them all.
+// (Released or not, each subtransaction that wrote keeps its id in the transaction
+// until the commit.) SQLite's savepoints cost no round trip and are released.
 func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
+	keepSavepoints := r.store.Dialect() == store.Postgres
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) (_ []*message.Message, err error) {
 			if n, ok := msg.Context().Value(attemptsKey).(*int); ok {
@@ -320,6 +328,9 @@ func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
 					if _, rbErr := tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT paklog_attempt"); rbErr != nil {
 						err = errors.Join(err, fmt.Errorf("rolling back the attempt: %w", rbErr))
 					}
+				}
+				if keepSavepoints {
+					return
 				}
 				if _, relErr := tx.ExecContext(context.WithoutCancel(ctx), "RELEASE SAVEPOINT paklog_attempt"); relErr != nil && err == nil {
 					err = fmt.Errorf("releasing the attempt's savepoint: %w", relErr)
@@ -492,7 +503,12 @@ func (t *Tx) Publish(topic string, msgs ...*message.Message) error {
 
 // Trail records that the order reached stage, as part of the transaction.
 func (t *Tx) Trail(orderID, stage, detail string) error {
-	return t.router.store.AppendTrail(t.ctx, t.Tx, store.TrailEntry{
+	return t.router.store.AppendTrail(t.ctx, t.Tx, t.trailEntry(orderID, stage, detail))
+}
+
+// trailEntry is the trail entry of stage reached by the message this handler works on.
+func (t *Tx) trailEntry(orderID, stage, detail string) store.TrailEntry {
+	return store.TrailEntry{
 		OrderID:       orderID,
 		Stage:         stage,
 		Topic:         t.router.cfg.Topics.Base(message.SubscribeTopicFromCtx(t.in.Context())),
@@ -500,7 +516,8 @@ func (t *Tx) Trail(orderID, stage, detail string) error {
 		MessageUUID:   t.in.UUID,
 		CorrelationID: t.in.Metadata.Get(MetaCorrelationID),
 		Detail:        detail,
-	})
+		At:            store.Now(),
+	}
 }
 
 // Exec runs a statement written with `?` placeholders in the transaction.

@@ -28,7 +28,9 @@ type ShopifyConfig struct {
 func RegisterShopify(r *Router, cfg ShopifyConfig) error {
 	r.DeclareTopics(TopicFulfilmentOrders, TopicFulfilmentCancellation)
 	h := &shopifyHandler{cfg: cfg}
-	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle)
+	// No processed-key record: the handler is idempotent by itself. A message handled
+	// again carries a version no newer than the one recorded, and changes nothing.
+	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle, WithoutDedupe())
 }
 
 type shopifyHandler struct{ cfg ShopifyConfig }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -88,16 +89,28 @@ type TrailEntry struct {
 	At            time.Time `json:"at"`
 }
 
-// AppendTrail records that an order reached a stage, as part of q's transaction.
-func (s *Store) AppendTrail(ctx context.Context, q Execer, e TrailEntry) error {
-	if e.At.IsZero() {
-		e.At = Now()
+// AppendTrail records that orders reached stages, as part of q's transaction, in
+// one statement; the entries keep their order in the trail.
+func (s *Store) AppendTrail(ctx context.Context, q Execer, entries ...TrailEntry) error {
+	if len(entries) == 0 {
+		return nil
 	}
-	_, err := q.ExecContext(ctx, s.Rebind(`INSERT INTO order_trail
-		(order_id, stage, topic, handler, message_uuid, correlation_id, detail, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		e.OrderID, e.Stage, e.Topic, e.Handler, e.MessageUUID, e.CorrelationID, e.Detail, e.At)
-	if err != nil {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO order_trail (order_id, stage, topic, handler, message_uuid, correlation_id, detail, at) VALUES `)
+	args := make([]any, 0, 8*len(entries))
+	now := Now()
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		if e.At.IsZero() {
+			e.At = now
+		}
+		args = append(args, e.OrderID, e.Stage, e.Topic, e.Handler, e.MessageUUID, e.CorrelationID, e.Detail, e.At)
+	}
+	if _, err := q.ExecContext(ctx, s.Rebind(b.String()), args...); err != nil {
+		e := entries[0]
 		return fmt.Errorf("recording stage %s of order %s: %w", e.Stage, e.OrderID, err)
 	}
 	return nil
