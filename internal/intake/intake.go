@@ -414,7 +414,7 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 	var raced []*request
 	for _, r := range todo {
 		if inserted[keyOf(r.item)] {
-			queue(r, in.message(r.item, r.res))
+			queue(r, inboundMessage(r.item, r.res))
 			continue
 		}
 		raced = append(raced, r)
@@ -531,8 +531,8 @@ func (in *Intake) lookup(ctx context.Context, tx *sql.Tx, reqs []*request) (map[
 	return out, nil
 }
 
-// message is the inbound message of an accepted item.
-func (in *Intake) message(item Item, res Result) *message.Message {
+// inboundMessage is the inbound message of an accepted item.
+func inboundMessage(item Item, res Result) *message.Message {
 	msg := message.NewMessage(res.MessageUUID, nil)
 	for k, v := range item.Metadata {
 		msg.Metadata.Set(k, v)
@@ -554,7 +554,19 @@ func RequestHash(payload []byte) string {
 
 // one accepts one item inside the batch's savepoint. A nil message means a duplicate.
 func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Message, Result, error) {
-	st := in.store
+	return Record(ctx, in.store, tx, item)
+}
+
+// Record accepts item inside tx, a write transaction the caller holds (a router
+// handler's, which cannot wait for the intake's writers: on SQLite it holds the only
+// write connection). It returns the inbound message for the caller to publish in the
+// same transaction to router.InboundTopic(item.Source), or nil and the first result
+// for a duplicate, or a *ConflictError. The caller needs a savepoint around it if a
+// failure must not end its transaction.
+func Record(ctx context.Context, st *store.Store, tx *sql.Tx, item Item) (*message.Message, Result, error) {
+	if item.Source == "" || item.IdempotencyKey == "" {
+		return nil, Result{}, errors.New("intake: an item needs a source and an idempotency key")
+	}
 	hash := RequestHash(item.Payload)
 	now := store.Now()
 	res := Result{MessageUUID: watermill.NewUUID(), CorrelationID: watermill.NewULID(), ReceivedAt: now}
@@ -627,7 +639,7 @@ func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Mess
 		return nil, Result{}, fmt.Errorf("recording the accepted payload: idempotency key %q was taken concurrently", item.IdempotencyKey)
 	}
 
-	msg := in.message(item, res)
+	msg := inboundMessage(item, res)
 	msg.Payload = payload
 	if item.Order != nil {
 		msg.Metadata.Set(router.MetaSchema, canonical.SchemaOrder)

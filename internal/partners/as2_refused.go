@@ -15,14 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	adapteras2 "github.com/paklog/integration-hub/adapters/as2"
 	edias2 "github.com/paklog/integration-hub/edi/as2"
 	"github.com/paklog/integration-hub/internal/fault"
 	"github.com/paklog/integration-hub/internal/intake"
-	"github.com/paklog/integration-hub/internal/store"
 	"github.com/paklog/integration-hub/router"
 )
 
@@ -294,45 +292,14 @@ func validHTTPURL(s string) bool {
 // the first acceptance, other content under the same key is a conflict) and the
 // message on inbound.<source>, with the same metadata. intake.Accept cannot be
 // used here: it commits in a transaction of its own, which on SQLite waits for
-// the only writer connection, held by this consumer's transaction. Keep it in
-// step with intake.(*Intake).one.
+// the only writer connection, held by this consumer's transaction; intake.Record
+// is the same acceptance inside the caller's transaction.
 func acceptInTx(ctx context.Context, tx *router.Tx, item intake.Item) (intake.Result, error) {
-	hash := intake.RequestHash(item.Payload)
-	var prev intake.Result
-	var prevHash string
-	err := tx.QueryRow(`SELECT request_hash, message_uuid, correlation_id, order_id, received_at FROM ingest
-		WHERE source = ? AND partner = ? AND idempotency_key = ?`, item.Source, item.Partner, item.IdempotencyKey).
-		Scan(&prevHash, &prev.MessageUUID, &prev.CorrelationID, &prev.OrderID, &prev.ReceivedAt)
-	switch {
-	case err == nil && prevHash != hash:
-		return intake.Result{}, &intake.ConflictError{OrderID: prev.OrderID,
-			Reason: fmt.Sprintf("idempotency key %q was used before for a different payload (accepted at %s); use a new key for a new payload", item.IdempotencyKey, prev.ReceivedAt.UTC().Format(time.RFC3339))}
-	case err == nil:
-		prev.Duplicate, prev.ReceivedAt = true, prev.ReceivedAt.UTC()
-		return prev, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return intake.Result{}, fmt.Errorf("looking up idempotency key: %w", err)
+	msg, res, err := intake.Record(ctx, tx.Store(), tx.Tx, item)
+	if err != nil || msg == nil {
+		return res, err
 	}
-	now := store.Now()
-	res := intake.Result{MessageUUID: watermill.NewUUID(), CorrelationID: watermill.NewULID(), ReceivedAt: now}
-	if _, err := tx.Exec(`INSERT INTO ingest
-		(source, partner, idempotency_key, request_hash, message_uuid, correlation_id, order_id, content_type, payload, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		item.Source, item.Partner, item.IdempotencyKey, hash, res.MessageUUID, res.CorrelationID, "", item.ContentType, item.Payload, now); err != nil {
-		return intake.Result{}, fmt.Errorf("recording the accepted payload: %w", err)
-	}
-	msg := message.NewMessage(res.MessageUUID, item.Payload)
-	for k, v := range item.Metadata {
-		msg.Metadata.Set(k, v)
-	}
-	msg.Metadata.Set(router.MetaCorrelationID, res.CorrelationID)
-	msg.Metadata.Set(router.MetaSource, item.Source)
-	msg.Metadata.Set(router.MetaPartner, item.Partner)
-	msg.Metadata.Set(router.MetaIdempotencyKey, item.Source+":"+item.Partner+":"+item.IdempotencyKey)
-	if err := tx.Publish(router.InboundTopic(item.Source), msg); err != nil {
-		return intake.Result{}, err
-	}
-	return res, nil
+	return res, tx.Publish(router.InboundTopic(item.Source), msg)
 }
 
 // encodeRequest is a refused request as a DLQ payload: the header block as on the
