@@ -10,6 +10,7 @@ type routerMetrics struct {
 	parked     *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
 	retries    *prometheus.CounterVec
+	prepared   *prometheus.CounterVec
 }
 
 func newRouterMetrics(reg prometheus.Registerer) (*routerMetrics, error) {
@@ -26,8 +27,12 @@ func newRouterMetrics(reg prometheus.Registerer) (*routerMetrics, error) {
 			Namespace: "paklog", Subsystem: "router", Name: "retries_total",
 			Help: "Retries of transient handler errors.",
 		}, []string{"handler"}),
+		prepared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paklog", Subsystem: "router", Name: "prepared_total",
+			Help: "Messages of a handler with read-ahead preparation: hit (prepared ahead, outside the consumer's transaction) or miss (prepared inside it).",
+		}, []string{"handler", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.parked, m.duplicates, m.retries} {
+	for _, c := range []prometheus.Collector{m.parked, m.duplicates, m.retries, m.prepared} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -104,6 +104,7 @@ type handlerOptions struct {
 	noPoison bool
 	noDedupe bool
 	noReplay bool
+	prepare  PrepareFunc
 }
 
 // WithoutPoison leaves failures in place (nacked and redelivered) instead of parking
@@ -127,6 +128,7 @@ type Router struct {
 	mu     sync.Mutex
 	topics map[string]bool
 	names  []string
+	aheads []*readAhead
 }
 
 // New builds a router on st. Metrics are registered on reg (nil: not exported).
@@ -185,6 +187,13 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 		return fmt.Errorf("handler name: %w", err)
 	}
 	type sub struct{ name, topic string }
+	var ahead *readAhead
+	if o.prepare != nil {
+		ahead = &readAhead{store: r.store, topic: r.cfg.Topics.Name(topic), group: name, prepare: o.prepare,
+			poll: r.cfg.PollInterval, keep: readAheadKeep, ready: map[string]preparedMsg{},
+			log: r.log.With("component", "read-ahead", "handler", name)}
+		r.aheads = append(r.aheads, ahead)
+	}
 	subs := []sub{{name, topic}}
 	if !o.noReplay {
 		subs = append(subs, sub{name + ".replay", ReplayTopic(name)})
@@ -208,7 +217,7 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 		if err != nil {
 			return err
 		}
-		wh := r.wm.AddConsumerHandler(s.name, full, subscriber, r.adapt(name, h))
+		wh := r.wm.AddConsumerHandler(s.name, full, subscriber, r.adapt(name, h, ahead))
 		wh.AddMiddleware(r.correlation)
 		if !o.noPoison {
 			wh.AddMiddleware(r.poison(name))
@@ -256,6 +265,12 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	// One connection per consumer, and room for the intake and the API's reads.
 	r.store.EnsureConns(len(r.names) + 8)
+	actx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	for _, a := range r.aheads {
+		wg.Go(func() { a.run(actx) })
+	}
 	return r.wm.Run(ctx)
 }
 
@@ -278,7 +293,7 @@ const (
 )
 
 // adapt turns a hub Handler into a Watermill handler function.
-func (r *Router) adapt(name string, h Handler) message.NoPublishHandlerFunc {
+func (r *Router) adapt(name string, h Handler, ahead *readAhead) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		sqlTx, ok := wmsql.TxFromContext(msg.Context())
 		if !ok {
@@ -286,7 +301,7 @@ func (r *Router) adapt(name string, h Handler) message.NoPublishHandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(msg.Context(), r.cfg.HandlerTimeout)
 		defer cancel()
-		tx := &Tx{Tx: sqlTx, ctx: ctx, router: r, handler: name, in: msg}
+		tx := &Tx{Tx: sqlTx, ctx: ctx, router: r, handler: name, in: msg, ahead: ahead}
 		return h(ctx, tx, msg)
 	}
 }
@@ -464,6 +479,7 @@ type Tx struct {
 	handler string
 	in      *message.Message
 	n       int
+	ahead   *readAhead
 }
 
 // Store is the hub's store; use its helpers with this Tx as the Execer.

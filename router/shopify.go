@@ -30,7 +30,25 @@ func RegisterShopify(r *Router, cfg ShopifyConfig) error {
 	h := &shopifyHandler{cfg: cfg}
 	// No processed-key record: the handler is idempotent by itself. A message handled
 	// again carries a version no newer than the one recorded, and changes nothing.
-	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle, WithoutDedupe())
+	// The mapping, most of the handler's work, is done ahead of the consumer.
+	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle, WithoutDedupe(),
+		WithPrepare(func(msg *message.Message) any { return h.mapWebhook(msg) }))
+}
+
+// shopifyMapped is a webhook's mapping, or why it failed.
+type shopifyMapped struct {
+	res shopify.Result
+	err error
+}
+
+func (h *shopifyHandler) mapWebhook(msg *message.Message) shopifyMapped {
+	shop := msg.Metadata.Get(MetaPartner)
+	opts, ok := h.cfg.Shops[shop]
+	if !ok {
+		opts = h.cfg.Default
+	}
+	res, err := shopify.OrderFromWebhook(msg.Metadata.Get(MetaShopifyTopic), msg.Payload, shop, opts)
+	return shopifyMapped{res, err}
 }
 
 type shopifyHandler struct{ cfg ShopifyConfig }
@@ -51,11 +69,12 @@ type shopifyHandler struct{ cfg ShopifyConfig }
 func (h *shopifyHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) error {
 	shop := msg.Metadata.Get(MetaPartner)
 	topic := msg.Metadata.Get(MetaShopifyTopic)
-	opts, ok := h.cfg.Shops[shop]
+	m, ok := tx.Prepared()
+	mapped, _ := m.(shopifyMapped)
 	if !ok {
-		opts = h.cfg.Default
+		mapped = h.mapWebhook(msg)
 	}
-	res, err := shopify.OrderFromWebhook(topic, msg.Payload, shop, opts)
+	res, err := mapped.res, mapped.err
 	if err != nil {
 		if errors.Is(err, shopify.ErrTopic) {
 			return fault.AsPermanent(fmt.Errorf("shopify %s webhook from %s: %w", topic, shop, err))

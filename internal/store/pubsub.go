@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -297,4 +298,49 @@ func raceFree(qs []wmsql.Query) []wmsql.Query {
 		out[i] = wmsql.Query{Query: `DO $paklog$ BEGIN PERFORM pg_advisory_xact_lock(` + ddlLockKey + `); ` + body + `; END $paklog$`}
 	}
 	return out
+}
+
+// OffsetsTable is the SQL table (quoted) holding topic's consumer-group offsets.
+func (s *Store) OffsetsTable(topic string) string {
+	if s.dialect == Postgres {
+		return wmsql.DefaultPostgreSQLOffsetsAdapter{}.MessagesOffsetsTable(topic)
+	}
+	return SQLiteOffsets{}.OffsetsTable(topic)
+}
+
+// AckedOffset is the last offset consumer group acked on topic (0 if none), read from
+// the read pool without a lock: a hint for readers that run ahead of the consumer.
+func (s *Store) AckedOffset(ctx context.Context, topic, group string) (int64, error) {
+	var n sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, s.Rebind(`SELECT offset_acked FROM `+s.OffsetsTable(topic)+` WHERE consumer_group = ?`), group).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n.Int64, err
+}
+
+// MessagesAfter reads up to limit committed messages of topic with an offset above
+// after, in offset order, from the read pool. It is for reading ahead of a consumer:
+// on PostgreSQL a message with a smaller offset can commit later and is then not
+// returned by a read that already passed it.
+func (s *Store) MessagesAfter(ctx context.Context, topic string, after int64, limit int) ([]wmsql.Row, error) {
+	cols := `"offset", uuid, payload, metadata`
+	if s.dialect == Postgres {
+		cols = `"offset", transaction_id, uuid, payload, metadata`
+	}
+	rows, err := s.rdb.QueryContext(ctx, s.Rebind(`SELECT `+cols+` FROM `+s.MessagesTable(topic)+
+		` WHERE "offset" > ? ORDER BY "offset" LIMIT `+strconv.Itoa(limit)), after)
+	if err != nil {
+		return nil, fmt.Errorf("reading topic %s after offset %d: %w", topic, after, err)
+	}
+	defer rows.Close()
+	var out []wmsql.Row
+	for rows.Next() {
+		r, err := s.schema.UnmarshalMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
