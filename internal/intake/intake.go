@@ -119,9 +119,8 @@ type request struct {
 	err  error
 
 	// set by acceptPlain
-	hash    string   // RequestHash of the payload
-	dupOf   *request // the first request of the batch with the same key
-	settled bool     // answered from an earlier acceptance
+	hash  string   // RequestHash of the payload
+	dupOf *request // the first request of the batch with the same key
 }
 
 // New starts the writers. Close stops them.
@@ -331,6 +330,11 @@ func (in *Intake) commit(batch []*request) {
 // caller). A key accepted before is a duplicate (or a conflict, if the payload
 // differs); a key that another writer commits between the lookup and the insert (on
 // PostgreSQL) is looked up again after the insert, which waited for that commit.
+//
+// Should a statement fail for the whole batch (one item's key PostgreSQL cannot store,
+// say: a NUL byte), the batch is rolled back to before it and each item is accepted on
+// its own, in a savepoint, so that the bad one fails alone instead of failing every
+// sender's retry with it.
 func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, queue func(*request, *message.Message)) error {
 	if len(reqs) == 0 {
 		return nil
@@ -347,27 +351,74 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 		first[k] = r
 		fresh = append(fresh, r)
 	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_bulk"); err != nil {
+		return err
+	}
+	accepted, err := in.bulk(ctx, tx, fresh)
+	if err == nil {
+		for _, r := range accepted {
+			queue(r, inboundMessage(r.item, r.res))
+		}
+		_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_bulk")
+		return err
+	}
+	in.log.Warn("accepting a batch in one statement failed; accepting its items one at a time", "items", len(fresh), "error", err)
+	if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT paklog_bulk"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_bulk"); err != nil {
+		return err
+	}
+	for _, r := range fresh {
+		r.res, r.err = Result{}, nil
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
+			return err
+		}
+		msg, res, err := Record(ctx, in.store, tx, r.item)
+		if err != nil {
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT paklog_item"); rbErr != nil {
+				return rbErr
+			}
+			r.err = err
+		} else {
+			r.res = res
+			if msg != nil {
+				queue(r, msg)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_item"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bulk looks up and inserts fresh (distinct keys) in a statement or two each, setting
+// every request's answer, and returns those newly accepted, whose messages are to be
+// published. An error means the statements failed as a whole.
+func (in *Intake) bulk(ctx context.Context, tx *sql.Tx, fresh []*request) ([]*request, error) {
+	settled := make(map[*request]bool, len(fresh))
 	for lo := 0; lo < len(fresh); lo += lookupChunk {
 		chunk := fresh[lo:min(lo+lookupChunk, len(fresh))]
 		prev, err := in.lookup(ctx, tx, chunk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range chunk {
 			if p, ok := prev[keyOf(r.item)]; ok {
 				r.res, r.err = p.answer(r)
-				r.settled = true
+				settled[r] = true
 			}
 		}
 	}
 	var todo []*request
 	for _, r := range fresh {
-		if !r.settled {
+		if !settled[r] {
 			todo = append(todo, r)
 		}
 	}
 	if len(todo) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Rows go in key order, so two writers inserting overlapping keys lock them in the
 	// same order instead of deadlocking.
@@ -392,39 +443,24 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 				r.item.ContentType, r.item.Payload, now)
 		}
 		q.WriteString(` ON CONFLICT (source, partner, idempotency_key) DO NOTHING RETURNING source, partner, idempotency_key`)
-		rows, err := tx.QueryContext(ctx, in.store.Rebind(q.String()), args...)
-		if err != nil {
-			return fmt.Errorf("recording the accepted payloads: %w", err)
-		}
-		for rows.Next() {
-			var k ingestKey
-			if err := rows.Scan(&k.source, &k.partner, &k.key); err != nil {
-				rows.Close()
-				return fmt.Errorf("recording the accepted payloads: %w", err)
-			}
-			inserted[k] = true
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("recording the accepted payloads: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("recording the accepted payloads: %w", err)
+		if err := in.inserted(ctx, tx, q.String(), args, inserted); err != nil {
+			return nil, err
 		}
 	}
-	var raced []*request
+	var accepted, raced []*request
 	for _, r := range todo {
 		if inserted[keyOf(r.item)] {
-			queue(r, inboundMessage(r.item, r.res))
-			continue
+			accepted = append(accepted, r)
+		} else {
+			raced = append(raced, r)
 		}
-		raced = append(raced, r)
 	}
 	if len(raced) == 0 {
-		return nil
+		return accepted, nil
 	}
 	prev, err := in.lookup(ctx, tx, raced)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range raced {
 		p, ok := prev[keyOf(r.item)]
@@ -433,6 +469,26 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 			continue
 		}
 		r.res, r.err = p.answer(r)
+	}
+	return accepted, nil
+}
+
+// inserted runs an INSERT … RETURNING of ingest keys and adds the keys to into.
+func (in *Intake) inserted(ctx context.Context, tx *sql.Tx, q string, args []any, into map[ingestKey]bool) error {
+	rows, err := tx.QueryContext(ctx, in.store.Rebind(q), args...)
+	if err != nil {
+		return fmt.Errorf("recording the accepted payloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k ingestKey
+		if err := rows.Scan(&k.source, &k.partner, &k.key); err != nil {
+			return fmt.Errorf("recording the accepted payloads: %w", err)
+		}
+		into[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recording the accepted payloads: %w", err)
 	}
 	return nil
 }

@@ -700,3 +700,46 @@ func TestPayloadsWithoutAnOrderInOneBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestABadPayloadDoesNotFailItsBatch: when one item of a batch cannot be stored (no
+// payload; on PostgreSQL, a key with a NUL byte, which text cannot hold), the one
+// statement for the batch fails, and the items are then accepted one at a time, so
+// that only the bad ones fail and every other sender is answered.
+func TestABadPayloadDoesNotFailItsBatch(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		csv := router.InboundTopic("csv")
+		var items []intake.Item
+		const good = 5
+		for i := range good {
+			items = append(items, intake.Item{Source: "csv", Partner: partner, IdempotencyKey: fmt.Sprintf("good-%d.csv", i), Payload: []byte(fmt.Sprintf("g\n%d\n", i))})
+		}
+		items = append(items,
+			intake.Item{Source: "csv", Partner: partner, IdempotencyKey: "no-payload.csv", Payload: nil},
+			intake.Item{Source: "csv", Partner: partner, IdempotencyKey: "nul\x00key.csv", Payload: []byte("x")},
+		)
+		in := newIntake(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1})
+		results, errs := acceptAll(in, items)
+		for i := range good {
+			if errs[i] != nil || results[i].Duplicate {
+				t.Errorf("good item %d: %+v, %v", i, results[i], errs[i])
+			}
+		}
+		if errs[good] == nil {
+			t.Errorf("an item without a payload was accepted: %+v", results[good])
+		}
+		want := good
+		if st.Dialect() == store.Postgres {
+			if errs[good+1] == nil {
+				t.Errorf("a key with a NUL byte was accepted on PostgreSQL: %+v", results[good+1])
+			}
+		} else if errs[good+1] == nil {
+			want++
+		}
+		if got := countMessages(t, st, csv); got != want {
+			t.Errorf("%d messages on %s, want %d", got, csv, want)
+		}
+		if got := count(t, st, `SELECT COUNT(*) FROM ingest`); got != want {
+			t.Errorf("%d ingest rows, want %d", got, want)
+		}
+	})
+}
