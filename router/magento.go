@@ -47,10 +47,28 @@ func RegisterMagento(r *Router, cfg MagentoConfig) error {
 	r.DeclareTopics(TopicFulfilmentOrders, TopicFulfilmentCancellation)
 	h := &magentoHandler{cfg: cfg}
 	// No processed-key record: the handler is idempotent by itself (see RegisterShopify).
-	return r.Handle("normalize.magento", InboundTopic(string(canonical.ChannelMagento)), h.handle, WithoutDedupe())
+	// The mapping is done ahead of the consumer (see RegisterShopify).
+	return r.Handle("normalize.magento", InboundTopic(string(canonical.ChannelMagento)), h.handle, WithoutDedupe(),
+		WithPrepare(func(msg *message.Message) any { return h.mapOrder(msg) }))
 }
 
 type magentoHandler struct{ cfg MagentoConfig }
+
+// magentoMapped is an order version's mapping, or why it failed.
+type magentoMapped struct {
+	res magentomap.Result
+	err error
+}
+
+func (h *magentoHandler) mapOrder(msg *message.Message) magentoMapped {
+	storeKey := msg.Metadata.Get(MetaPartner)
+	opts, ok := h.cfg.Stores[storeKey]
+	if !ok {
+		opts = h.cfg.Default
+	}
+	res, err := magentomap.OrderFromREST(msg.Payload, storeKey, opts)
+	return magentoMapped{res, err}
+}
 
 // handle maps one Magento order version. The adapter delivers at least once, and a
 // poll's overlap window, a triggered fetch and a redelivery can bring the same or an
@@ -69,11 +87,12 @@ type magentoHandler struct{ cfg MagentoConfig }
 //     problem; its version is not recorded, so a corrected version is taken.
 func (h *magentoHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) error {
 	storeKey := msg.Metadata.Get(MetaPartner)
-	opts, ok := h.cfg.Stores[storeKey]
+	m, ok := tx.Prepared()
+	mapped, _ := m.(magentoMapped)
 	if !ok {
-		opts = h.cfg.Default
+		mapped = h.mapOrder(msg)
 	}
-	res, err := magentomap.OrderFromREST(msg.Payload, storeKey, opts)
+	res, err := mapped.res, mapped.err
 	if err != nil {
 		return fault.AsValidation(fmt.Errorf("magento order %s of store %s: %w", orDash(res.ExternalID), storeKey, err))
 	}

@@ -30,7 +30,8 @@ func RegisterShopify(r *Router, cfg ShopifyConfig) error {
 	h := &shopifyHandler{cfg: cfg}
 	// No processed-key record: the handler is idempotent by itself. A message handled
 	// again carries a version no newer than the one recorded, and changes nothing.
-	// The mapping, most of the handler's work, is done ahead of the consumer.
+	// The mapping, most of the handler's work, is done ahead of the consumer, outside
+	// its transaction (WithPrepare).
 	return r.Handle("normalize.shopify", InboundTopic(string(canonical.ChannelShopify)), h.handle, WithoutDedupe(),
 		WithPrepare(func(msg *message.Message) any { return h.mapWebhook(msg) }))
 }
