@@ -4,9 +4,11 @@
 // MDN, an archived file).
 //
 // Concurrent accepts are committed together (group commit): a writer goroutine takes
-// what is waiting, up to Config.MaxBatch, and commits it in one transaction with a
-// savepoint per item, so one bad item fails alone while the rest share one fsync. A
-// caller returns only after its item's commit.
+// what is waiting, up to Config.MaxBatch, and commits it in one transaction. Payloads
+// that carry no order (webhook bodies, files) are looked up and inserted with one
+// statement each for the whole batch; items that carry an order get their order id
+// one at a time, each in a savepoint, so one conflict fails alone. Either way the
+// batch shares one fsync. A caller returns only after its item's commit.
 package intake
 
 import (
@@ -260,29 +262,16 @@ func (in *Intake) commit(batch []*request) {
 	// statements for the whole batch (acceptPlain).
 	var plain []*request
 	err := in.store.InTx(ctx, func(tx *sql.Tx) error {
+		var ordered []*request
 		for _, r := range batch {
 			if r.item.Order == nil {
 				plain = append(plain, r)
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
-				return err
-			}
-			msg, res, err := in.one(ctx, tx, r.item)
-			if err != nil {
-				if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT paklog_item"); rbErr != nil {
-					return rbErr
-				}
-				r.err = err
 			} else {
-				r.res = res
-				if msg != nil {
-					queue(r, msg)
-				}
+				ordered = append(ordered, r)
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_item"); err != nil {
-				return err
-			}
+		}
+		if err := in.eachAlone(ctx, tx, ordered, queue); err != nil {
+			return err
 		}
 		if err := in.acceptPlain(ctx, tx, plain, queue); err != nil {
 			return err
@@ -371,6 +360,14 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 	}
 	for _, r := range fresh {
 		r.res, r.err = Result{}, nil
+	}
+	return in.eachAlone(ctx, tx, fresh, queue)
+}
+
+// eachAlone accepts reqs one at a time, each in a savepoint, so that one that fails
+// (a conflict, a row the database refuses) fails alone.
+func (in *Intake) eachAlone(ctx context.Context, tx *sql.Tx, reqs []*request, queue func(*request, *message.Message)) error {
+	for _, r := range reqs {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_item"); err != nil {
 			return err
 		}
@@ -606,11 +603,6 @@ func inboundMessage(item Item, res Result) *message.Message {
 func RequestHash(payload []byte) string {
 	sum := sha256.Sum256(payload)
 	return hex.EncodeToString(sum[:])
-}
-
-// one accepts one item inside the batch's savepoint. A nil message means a duplicate.
-func (in *Intake) one(ctx context.Context, tx *sql.Tx, item Item) (*message.Message, Result, error) {
-	return Record(ctx, in.store, tx, item)
 }
 
 // Record accepts item inside tx, a write transaction the caller holds (a router
