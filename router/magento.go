@@ -54,20 +54,14 @@ func RegisterMagento(r *Router, cfg MagentoConfig) error {
 
 type magentoHandler struct{ cfg MagentoConfig }
 
-// magentoMapped is an order version's mapping, or why it failed.
-type magentoMapped struct {
-	res magentomap.Result
-	err error
-}
-
-func (h *magentoHandler) mapOrder(msg *message.Message) magentoMapped {
+func (h *magentoHandler) mapOrder(msg *message.Message) mapping[magentomap.Result] {
 	storeKey := msg.Metadata.Get(MetaPartner)
 	opts, ok := h.cfg.Stores[storeKey]
 	if !ok {
 		opts = h.cfg.Default
 	}
 	res, err := magentomap.OrderFromREST(msg.Payload, storeKey, opts)
-	return magentoMapped{res, err}
+	return mapping[magentomap.Result]{res, err}
 }
 
 // handle maps one Magento order version. The adapter delivers at least once, and a
@@ -87,11 +81,7 @@ func (h *magentoHandler) mapOrder(msg *message.Message) magentoMapped {
 //     problem; its version is not recorded, so a corrected version is taken.
 func (h *magentoHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) error {
 	storeKey := msg.Metadata.Get(MetaPartner)
-	m, ok := tx.Prepared()
-	mapped, _ := m.(magentoMapped)
-	if !ok {
-		mapped = h.mapOrder(msg)
-	}
+	mapped := PreparedOr(tx, func() mapping[magentomap.Result] { return h.mapOrder(msg) })
 	res, err := mapped.res, mapped.err
 	if err != nil {
 		return fault.AsValidation(fmt.Errorf("magento order %s of store %s: %w", orDash(res.ExternalID), storeKey, err))

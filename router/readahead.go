@@ -43,6 +43,23 @@ func (t *Tx) Prepared() (v any, ok bool) {
 	return v, ok
 }
 
+// PreparedOr is the handler's read-ahead result for the message (see WithPrepare),
+// or compute's when there is none.
+func PreparedOr[T any](tx *Tx, compute func() T) T {
+	if v, ok := tx.Prepared(); ok {
+		if t, ok := v.(T); ok {
+			return t
+		}
+	}
+	return compute()
+}
+
+// mapping is a mapping's result, or why it failed: what a normalize handler prepares.
+type mapping[T any] struct {
+	res T
+	err error
+}
+
 // readAhead prepares a topic's messages ahead of one consumer group.
 type readAhead struct {
 	store   *store.Store

@@ -36,20 +36,14 @@ func RegisterShopify(r *Router, cfg ShopifyConfig) error {
 		WithPrepare(func(msg *message.Message) any { return h.mapWebhook(msg) }))
 }
 
-// shopifyMapped is a webhook's mapping, or why it failed.
-type shopifyMapped struct {
-	res shopify.Result
-	err error
-}
-
-func (h *shopifyHandler) mapWebhook(msg *message.Message) shopifyMapped {
+func (h *shopifyHandler) mapWebhook(msg *message.Message) mapping[shopify.Result] {
 	shop := msg.Metadata.Get(MetaPartner)
 	opts, ok := h.cfg.Shops[shop]
 	if !ok {
 		opts = h.cfg.Default
 	}
 	res, err := shopify.OrderFromWebhook(msg.Metadata.Get(MetaShopifyTopic), msg.Payload, shop, opts)
-	return shopifyMapped{res, err}
+	return mapping[shopify.Result]{res, err}
 }
 
 type shopifyHandler struct{ cfg ShopifyConfig }
@@ -70,11 +64,7 @@ type shopifyHandler struct{ cfg ShopifyConfig }
 func (h *shopifyHandler) handle(ctx context.Context, tx *Tx, msg *message.Message) error {
 	shop := msg.Metadata.Get(MetaPartner)
 	topic := msg.Metadata.Get(MetaShopifyTopic)
-	m, ok := tx.Prepared()
-	mapped, _ := m.(shopifyMapped)
-	if !ok {
-		mapped = h.mapWebhook(msg)
-	}
+	mapped := PreparedOr(tx, func() mapping[shopify.Result] { return h.mapWebhook(msg) })
 	res, err := mapped.res, mapped.err
 	if err != nil {
 		if errors.Is(err, shopify.ErrTopic) {
