@@ -55,11 +55,22 @@
 // is POSTed to the URL in the background with bounded exponential retries
 // (Config.Retry; a 4xx other than 408/429 is final). Each attempt's outcome is
 // recorded in the kept MDN: Status (pending, sent, failed), Attempts, LastError.
-// Close waits for deliveries under way; past its deadline it cancels them, and
-// they stay pending for the wiring to resume. Only http and https URLs of a
-// resolved partner are POSTed to: a sender we could not identify gets its
-// negative MDN in the response, so that nobody can make the hub send requests to
-// arbitrary addresses.
+//
+// A delivery owns its kept MDN under a lease (StoredMDN.LeaseOwner and
+// LeaseUntil), renewed before each wait to cover it and the next attempt, plus
+// Config.Lease. Close stops the waits between attempts at once and lets POSTs
+// under way finish until its deadline; what it interrupts stays pending with the
+// lease released. Resume — the hub calls it at start and then periodically —
+// claims the pending MDNs no live lease holds (those interrupted by a shutdown,
+// and, once their lease has run out, those of a receiver that crashed) and
+// delivers them with what is left of the retry budget (MaxAttempts less the
+// attempts made, at least one). Claims are atomic in the MDNStore, so of several
+// hub instances on one database exactly one sends each MDN, and a delivery that
+// lost its lease stops without recording over its successor.
+//
+// Only http and https URLs of a resolved partner are POSTed to: a sender we
+// could not identify gets its negative MDN in the response, so that nobody can
+// make the hub send requests to arbitrary addresses.
 //
 // # Wiring
 //
@@ -72,6 +83,16 @@
 //		return err
 //	}
 //	defer h.Close(shutdownCtx)
+//	go func() { // MDNs left pending by a stop: at start, then periodically
+//		for {
+//			h.Resume(ctx)
+//			select {
+//			case <-ctx.Done():
+//				return
+//			case <-time.After(30 * time.Second):
+//			}
+//		}
+//	}()
 //	mux.Handle("POST /as2", h)
 //
 // MemoryStore is for tests; the hub needs a persistent MDNStore.

@@ -3,6 +3,8 @@ package as2
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +80,12 @@ type Config struct {
 	PartnerKey func(*edias2.Partner) string
 	// Retry bounds asynchronous MDN delivery.
 	Retry Retry
+	// Lease is the slack a delivery of an asynchronous MDN keeps its lease for,
+	// past the end of the attempt or wait under way (default DefaultLease). A
+	// receiver that stopped or crashed mid-delivery leaves the MDN pending; once
+	// the lease has run out, Resume of any receiver on the same store takes it
+	// over.
+	Lease time.Duration
 	// Refused, when set, is told of every message that was not accepted because
 	// of the sender (a negative MDN, a 400 without an MDN, a 413): the hub parks
 	// each in the DLQ. It is called before the answer is written, with a context
@@ -118,6 +126,9 @@ type Refusal struct {
 	Remote string
 }
 
+// DefaultLease is Config.Lease when it is zero.
+const DefaultLease = time.Minute
+
 // ErrTooLarge is the Refusal.Err of a message over Config.MaxBody (answered 413).
 var ErrTooLarge = errors.New("AS2 message larger than the receiver's size limit")
 
@@ -133,6 +144,9 @@ func (c Config) Validate() error {
 	if c.Retry.MaxAttempts < 0 {
 		errs = append(errs, fmt.Errorf("as2: retry.max_attempts: %d is negative", c.Retry.MaxAttempts))
 	}
+	if c.Lease < 0 {
+		errs = append(errs, fmt.Errorf("as2: lease: %v is negative", c.Lease))
+	}
 	if c.Retry.InitialInterval < 0 || c.Retry.MaxInterval < 0 {
 		errs = append(errs, fmt.Errorf("as2: retry: intervals %v and %v must not be negative", c.Retry.InitialInterval, c.Retry.MaxInterval))
 	}
@@ -147,8 +161,10 @@ type Receiver struct {
 	mdns MDNStore
 	log  *slog.Logger
 
-	ctx    context.Context // cancelled by Close when its deadline passes
+	ctx    context.Context // cancelled by Close when its deadline passes: requests under way stop
 	cancel context.CancelFunc
+	stop   context.Context // cancelled when Close starts: waits between attempts stop
+	halt   context.CancelFunc
 	mu     sync.Mutex // guards closed and wg.Add
 	closed bool
 	wg     sync.WaitGroup
@@ -187,18 +203,26 @@ func New(cfg Config, acc Acceptor, mdns MDNStore, log *slog.Logger) (*Receiver, 
 	if cfg.Retry.MaxInterval == 0 {
 		cfg.Retry.MaxInterval = 5 * time.Minute
 	}
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Receiver{cfg: cfg, acc: acc, mdns: mdns, log: log, ctx: ctx, cancel: cancel}, nil
+	stop, halt := context.WithCancel(ctx)
+	return &Receiver{cfg: cfg, acc: acc, mdns: mdns, log: log, ctx: ctx, cancel: cancel, stop: stop, halt: halt}, nil
 }
 
-// Close stops taking asynchronous deliveries and waits for those under way. When
-// ctx is done first it cancels them (their MDNs stay StatusPending in the store)
-// and returns ctx's error. Requests arriving after Close still get their payload
-// committed and a synchronous MDN; an asynchronous one is left pending.
+// Close stops taking asynchronous deliveries and waits for the POSTs under way.
+// Deliveries waiting between attempts stop at once, and when ctx is done first
+// the POSTs under way are cancelled too (and ctx's error returned): their MDNs
+// stay StatusPending in the store, with their lease released, for Resume after
+// the restart (or of another receiver on the store) to finish. Requests arriving
+// after Close still get their payload committed and a synchronous MDN; an
+// asynchronous one is left pending.
 func (h *Receiver) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.halt()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
@@ -308,7 +332,7 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			log.Info("AS2 message resent; answering with the original MDN", "mdn_message_id", kept.MDNMessageID)
-			h.deliver(w, log, msg, *kept, true)
+			h.deliver(w, log, msg, *kept, true, true, "")
 			return
 		case !errors.Is(err, ErrNotFound):
 			log.Error("reading the kept MDN of a resent AS2 message failed", "error", err)
@@ -339,16 +363,22 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	if kept.Async {
-		kept.Status = StatusPending
+	var owner string
+	if h.async(msg, true) {
+		// Kept pending and leased to the delivery started below, so that no other
+		// receiver's Resume sends it as well.
+		owner = newOwner()
+		kept.Status, kept.LeaseOwner, kept.LeaseUntil = StatusPending, owner, now.Add(h.leaseFor(0))
 	}
+	stored := true
 	if err := h.mdns.Put(ctx, kept); err != nil {
 		// The payload is committed; the receipt still goes out. A resend will get
 		// a new MDN instead of this one.
 		log.Error("keeping the MDN failed; sending it anyway", "mdn_message_id", kept.MDNMessageID, "error", err)
+		stored = false
 	}
 	log.Info("AS2 message accepted", "mdn_message_id", kept.MDNMessageID, "mdn_async", kept.Async)
-	h.deliver(w, log, msg, kept, true)
+	h.deliver(w, log, msg, kept, true, stored, owner)
 }
 
 // Item is what an accepted message is committed as: Source, the hub's partner
@@ -408,7 +438,7 @@ func (h *Receiver) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logg
 		rf.AsyncURL = msg.MDN.URL
 	}
 	h.report(r, log, rf)
-	h.deliver(w, log, msg, m, allowAsync)
+	h.deliver(w, log, msg, m, allowAsync, false, "")
 }
 
 // refusal describes a refused request for Config.Refused.
@@ -449,9 +479,10 @@ func (h *Receiver) async(msg *edias2.Message, allowAsync bool) bool {
 
 // deliver sends m as the current request asked: in the response, or (when allowed)
 // by POST to the current Receipt-Delivery-Option URL, answering 200 at once. Only
-// processed MDNs of a known partner have their delivery outcomes written to the
-// MDN store.
-func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, m StoredMDN, allowAsync bool) {
+// processed MDNs of a known partner that are in the store (stored) have their
+// delivery outcomes written to it, under the lease of owner (when "", the
+// delivery claims the lease first).
+func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.Message, m StoredMDN, allowAsync, stored bool, owner string) {
 	async := h.async(msg, allowAsync)
 	if msg.MDN.Mode == edias2.MDNAsync && !async {
 		log.Warn("asynchronous MDN not sent to the requested URL; returned in the response instead",
@@ -467,28 +498,118 @@ func (h *Receiver) deliver(w http.ResponseWriter, log *slog.Logger, msg *edias2.
 	}
 	m.URL = msg.MDN.URL
 	w.WriteHeader(http.StatusOK)
-	keep := m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
-	h.startAsync(log, m, keep, nil)
+	j := asyncJob{m: m, keep: stored && keepable(m), owner: owner, budget: h.cfg.Retry.MaxAttempts}
+	if !h.startAsync(log, j, nil) && j.keep && owner != "" {
+		h.release(log, m, owner)
+	}
+}
+
+// keepable reports whether m's delivery outcomes are recorded in the store: a
+// processed MDN of a known partner.
+func keepable(m StoredMDN) bool {
+	return m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
+}
+
+// asyncJob is one asynchronous delivery of an MDN.
+type asyncJob struct {
+	m StoredMDN
+	// keep: the outcomes are recorded in the store, under the lease of owner;
+	// when owner is "" the delivery claims the lease first, and sends nothing
+	// if another delivery holds it.
+	keep  bool
+	owner string
+	// budget is how many POSTs this delivery may make.
+	budget int
 }
 
 // SendAsync POSTs m.Body to m.URL in the background, with the receiver's retries
-// (Config.Retry), recording each outcome of a kept (processed, partner known)
-// MDN in the MDN store, as for an MDN requested asynchronously. When ready is
-// not nil the first attempt waits for it to return true (checked every 50ms, for
-// up to a minute; false or a timeout: nothing is sent and the MDN stays as it
-// is in the store). It returns false when the receiver is closing and nothing
-// was started. Close waits for it like for any asynchronous MDN.
+// (Config.Retry, a whole budget), as for an MDN requested asynchronously. A
+// kept MDN (processed, partner known) must be in the store: the delivery claims
+// its lease first — nothing is sent if another delivery holds it, for instance
+// a Resume that found it pending — and records each outcome there. When ready
+// is not nil the first attempt waits for it to return true (checked every 50ms,
+// for up to a minute; false, a timeout or Close: nothing is sent and the MDN
+// stays as it is in the store, where Resume finds it if it is pending). It
+// returns false when the receiver is closing and nothing was started. Close
+// waits for it like for any asynchronous MDN.
 func (h *Receiver) SendAsync(m StoredMDN, ready func(context.Context) (bool, error)) bool {
-	keep := m.Disposition == edias2.DispositionFor(nil).String() && m.Partner != ""
 	log := h.log.With("partner", m.Partner, "message_id", clip(m.MessageID))
-	return h.startAsync(log, m, keep, ready)
+	return h.startAsync(log, asyncJob{m: m, keep: keepable(m), budget: h.cfg.Retry.MaxAttempts}, ready)
 }
 
-func (h *Receiver) startAsync(log *slog.Logger, m StoredMDN, keep bool, ready func(context.Context) (bool, error)) bool {
+// Resume takes over the asynchronous MDNs that are pending in the store with no
+// live lease — left by a receiver that stopped or crashed before delivering
+// them, this one before a restart or another hub instance on the same
+// database — and delivers each in the background. A resumed delivery gets what
+// is left of the retry budget: Config.Retry.MaxAttempts less the attempts
+// already made, and at least one (an attempt cut short by a shutdown counts),
+// so that restarts do not multiply the POSTs a partner's receipt URL gets. Its
+// outcome is recorded as for any asynchronous MDN (sent, or failed with the
+// error). It returns how many deliveries it started; ctx bounds the claims
+// only. Call it at start and periodically (the hub does both).
+func (h *Receiver) Resume(ctx context.Context) (int, error) {
+	const batch = 16
+	started := 0
+	for {
+		h.mu.Lock()
+		closed := h.closed
+		h.mu.Unlock()
+		if closed {
+			return started, nil
+		}
+		owner := newOwner()
+		ms, err := h.mdns.ClaimPending(ctx, owner, time.Now().Add(h.leaseFor(0)), batch)
+		if err != nil {
+			return started, fmt.Errorf("claiming pending asynchronous MDNs: %w", err)
+		}
+		for _, m := range ms {
+			log := h.log.With("partner", m.Partner, "message_id", clip(m.MessageID))
+			budget := max(h.cfg.Retry.MaxAttempts-m.Attempts, 1)
+			log.Info("resuming the delivery of a pending asynchronous MDN", "mdn_message_id", m.MDNMessageID,
+				"attempts_made", m.Attempts, "attempts_left", budget, "url", clip(m.URL))
+			if !h.startAsync(log, asyncJob{m: m, keep: true, owner: owner, budget: budget}, nil) {
+				h.release(log, m, owner)
+				continue
+			}
+			started++
+		}
+		if len(ms) < batch {
+			return started, nil
+		}
+	}
+}
+
+// release gives up the lease of m held by owner without sending, for Resume to
+// find it again.
+func (h *Receiver) release(log *slog.Logger, m StoredMDN, owner string) {
+	m.LeaseOwner, m.LeaseUntil = "", time.Time{}
+	if err := h.mdns.Record(context.WithoutCancel(h.ctx), m, owner); err != nil {
+		log.Error("releasing the lease of an unsent asynchronous MDN failed; it is resumed when the lease runs out", "error", err)
+	}
+}
+
+// leaseFor is how long a delivery owns its MDN when it is about to wait wait
+// and then POST.
+func (h *Receiver) leaseFor(wait time.Duration) time.Duration {
+	post := h.cfg.AsyncClient.Timeout
+	if post <= 0 {
+		post = 5 * time.Minute
+	}
+	return wait + post + h.cfg.Lease
+}
+
+// newOwner is a fresh lease owner token.
+func newOwner() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (h *Receiver) startAsync(log *slog.Logger, j asyncJob, ready func(context.Context) (bool, error)) bool {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		log.Warn("asynchronous MDN not sent: the receiver is closing", "mdn_message_id", m.MDNMessageID)
+		log.Warn("asynchronous MDN not sent: the receiver is closing", "mdn_message_id", j.m.MDNMessageID)
 		return false
 	}
 	h.wg.Add(1)
@@ -498,7 +619,23 @@ func (h *Receiver) startAsync(log *slog.Logger, m StoredMDN, keep bool, ready fu
 		if ready != nil && !h.waitReady(log, ready) {
 			return
 		}
-		h.sendAsync(log, m, keep)
+		if j.keep && j.owner == "" {
+			owner := newOwner()
+			cur, err := h.mdns.Claim(h.ctx, j.m.Partner, j.m.MessageID, owner, time.Now().Add(h.leaseFor(0)))
+			switch {
+			case errors.Is(err, ErrLeased):
+				log.Info("asynchronous MDN not sent here: another delivery of it is under way", "mdn_message_id", j.m.MDNMessageID, "error", err)
+				return
+			case err != nil:
+				log.Error("asynchronous MDN not sent: claiming its delivery failed", "mdn_message_id", j.m.MDNMessageID, "error", err)
+				return
+			}
+			// The stored record, sent where this request asks.
+			url := j.m.URL
+			j.m, j.owner = *cur, owner
+			j.m.URL = url
+		}
+		h.sendAsync(log, j)
 	}()
 	return true
 }
@@ -506,7 +643,7 @@ func (h *Receiver) startAsync(log *slog.Logger, m StoredMDN, keep bool, ready fu
 // waitReady polls ready until it says yes, fails, a minute passes or the
 // receiver closes.
 func (h *Receiver) waitReady(log *slog.Logger, ready func(context.Context) (bool, error)) bool {
-	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(h.stop, time.Minute)
 	defer cancel()
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -533,20 +670,37 @@ func validURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// sendAsync POSTs m.Body to m.URL with bounded retries and, when keep, records each
-// outcome in the store.
-func (h *Receiver) sendAsync(log *slog.Logger, m StoredMDN, keep bool) {
+// sendAsync POSTs j.m.Body to j.m.URL with at most j.budget attempts and, when
+// j.keep, records each outcome in the store under j.owner's lease, renewed to
+// cover each wait and the attempt after it. A delivery whose lease was lost
+// (it ran out and another receiver took the MDN over) stops.
+func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
+	m := j.m
 	log = log.With("mdn_message_id", m.MDNMessageID, "url", clip(m.URL))
-	record := func() {
-		if !keep {
+	m.Status = StatusPending
+	lost := false
+	record := func(until time.Time) {
+		if !j.keep || lost {
 			return
 		}
 		m.UpdatedAt = time.Now().UTC()
-		if err := h.mdns.Put(context.WithoutCancel(h.ctx), m); err != nil {
+		m.LeaseOwner, m.LeaseUntil = j.owner, until
+		if until.IsZero() {
+			m.LeaseOwner = ""
+		}
+		err := h.mdns.Record(context.WithoutCancel(h.ctx), m, j.owner)
+		switch {
+		case errors.Is(err, ErrLeaseLost):
+			lost = true
+			log.Warn("asynchronous MDN delivery taken over by another receiver (the lease ran out); this one stops", "error", err)
+		case err != nil:
 			log.Error("recording the asynchronous MDN delivery failed", "status", m.Status, "error", err)
 		}
 	}
 	op := func() error {
+		if lost {
+			return backoff.Permanent(ErrLeaseLost)
+		}
 		m.Attempts++
 		req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 		if err != nil {
@@ -572,24 +726,34 @@ func (h *Receiver) sendAsync(log *slog.Logger, m StoredMDN, keep bool) {
 		backoff.WithInitialInterval(h.cfg.Retry.InitialInterval),
 		backoff.WithMaxInterval(h.cfg.Retry.MaxInterval),
 		backoff.WithMaxElapsedTime(0))
-	b := backoff.WithContext(backoff.WithMaxRetries(exp, uint64(h.cfg.Retry.MaxAttempts-1)), h.ctx)
+	// Waits end when Close starts; a POST under way is cut only at its deadline.
+	b := backoff.WithContext(backoff.WithMaxRetries(exp, uint64(max(j.budget, 1)-1)), h.stop)
 	err := backoff.RetryNotify(op, b, func(err error, wait time.Duration) {
 		m.LastError = err.Error()
 		log.Warn("asynchronous MDN delivery failed; retrying", "attempt", m.Attempts, "retry_in", wait, "error", err)
-		record()
+		record(time.Now().Add(h.leaseFor(wait)))
 	})
 	switch {
+	case lost:
+		return
 	case err == nil:
 		m.Status, m.LastError = StatusSent, ""
 		log.Info("asynchronous MDN delivered", "attempts", m.Attempts)
-	case h.ctx.Err() != nil:
-		m.Status, m.LastError = StatusPending, "interrupted by shutdown: "+err.Error()
-		log.Warn("asynchronous MDN delivery interrupted by shutdown", "attempts", m.Attempts, "error", err)
+	case h.stop.Err() != nil:
+		prev := m.LastError
+		if !errors.Is(err, context.Canceled) {
+			prev = err.Error()
+		}
+		m.Status, m.LastError = StatusPending, "interrupted by a shutdown; resumed at the next start, or by another hub instance"
+		if prev != "" {
+			m.LastError += "; last error: " + prev
+		}
+		log.Warn("asynchronous MDN delivery interrupted by shutdown; it stays pending", "attempts", m.Attempts, "error", err)
 	default:
 		m.Status, m.LastError = StatusFailed, err.Error()
 		log.Error("asynchronous MDN delivery failed for good", "attempts", m.Attempts, "error", err)
 	}
-	record()
+	record(time.Time{})
 }
 
 func (h *Receiver) tooLarge(w http.ResponseWriter, r *http.Request, log *slog.Logger, raw []byte) {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -446,6 +447,8 @@ func TestAsyncMDN(t *testing.T) {
 			if _, committed := e.acc.snapshot(); committed != 1 {
 				t.Fatalf("committed = %d before the MDN", committed)
 			}
+			// Close would cut the retries short: wait for the outcome first.
+			waitKept(t, e.store, "<po-a@acme>", func(m StoredMDN) bool { return m.Status != StatusPending })
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if err := e.h.Close(ctx); err != nil {
@@ -472,5 +475,172 @@ func TestAsyncMDN(t *testing.T) {
 				t.Fatalf("last error = %q", kept.LastError)
 			}
 		})
+	}
+}
+
+// waitKept waits up to 10s for the MDN kept for ACME's id to satisfy ok.
+func waitKept(t *testing.T, st MDNStore, id string, ok func(StoredMDN) bool) StoredMDN {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := st.Get(context.Background(), "ACME", id)
+		if err == nil && ok(*m) {
+			return *m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kept MDN of %s never reached the expected state: %+v (%v)", id, m, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// switchSink answers 503 until up is set, then 200; it counts the POSTs of each.
+type switchSink struct {
+	mu       sync.Mutex
+	up       bool
+	down, ok int
+	last     []byte
+	header   http.Header
+}
+
+func (s *switchSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.up {
+		s.down++
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	s.ok++
+	s.last, s.header = b, r.Header.Clone()
+}
+
+func (s *switchSink) counts() (down, ok int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down, s.ok
+}
+
+// An asynchronous MDN whose receipt URL is down when the receiver closes stays
+// pending with its lease released (Close does not sit out the wait between
+// attempts); receivers started later on the same store resume it — only one of
+// them, however many race — with what is left of the retry budget, and record
+// it sent. A delivery under a live lease is not taken over.
+func TestResumePendingMDN(t *testing.T) {
+	sink := &switchSink{}
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	e := newEnv(t, func(c *Config) {
+		c.Retry = Retry{MaxAttempts: 5, InitialInterval: time.Hour, MaxInterval: time.Hour}
+	})
+	p := *e.ofUs
+	p.MDN.Mode, p.MDN.URL = edias2.MDNAsync, srv.URL+"/mdn"
+	req := e.build(t, e.them, &p, "<po-resume@acme>", x12)
+	if resp, body := e.post(t, req); resp.StatusCode != http.StatusOK || len(body) != 0 {
+		t.Fatalf("status = %d, body %q; want an empty 200", resp.StatusCode, body)
+	}
+	waitKept(t, e.store, "<po-resume@acme>", func(m StoredMDN) bool { return m.Attempts == 1 && m.LastError != "" })
+	if m, _ := e.store.Get(context.Background(), "ACME", "<po-resume@acme>"); m.LeaseOwner == "" || !m.LeaseUntil.After(time.Now().Add(30*time.Minute)) {
+		// The wait is an hour with ±50% jitter.
+		t.Fatalf("while waiting about an hour to retry, the lease is %q until %s; want it to cover the wait", m.LeaseOwner, m.LeaseUntil)
+	}
+	// A live lease: nobody takes it over.
+	other, err := New(Config{Receiver: e.h.cfg.Receiver}, e.acc, e.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.Resume(context.Background()); n != 0 || err != nil {
+		t.Fatalf("Resume under a live lease started %d (%v)", n, err)
+	}
+	_ = other.Close(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := e.h.Close(ctx); err != nil {
+		t.Fatalf("Close waited out the hour between attempts: %v", err)
+	}
+	kept := waitKept(t, e.store, "<po-resume@acme>", func(StoredMDN) bool { return true })
+	if kept.Status != StatusPending || kept.LeaseOwner != "" || !kept.LeaseUntil.IsZero() || kept.Attempts != 1 ||
+		!strings.Contains(kept.LastError, "interrupted by a shutdown") || !strings.Contains(kept.LastError, "503") {
+		t.Fatalf("after Close: %+v", kept)
+	}
+
+	sink.mu.Lock()
+	sink.up = true
+	sink.mu.Unlock()
+	var rs []*Receiver
+	for range 4 {
+		r, err := New(Config{Receiver: e.h.cfg.Receiver, Retry: Retry{MaxAttempts: 5, InitialInterval: 5 * time.Millisecond}}, e.acc, e.store, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	var started atomic.Int32
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(func() {
+			n, err := r.Resume(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			started.Add(int32(n))
+		})
+	}
+	wg.Wait()
+	if started.Load() != 1 {
+		t.Fatalf("%d receivers resumed the MDN, want 1", started.Load())
+	}
+	kept = waitKept(t, e.store, "<po-resume@acme>", func(m StoredMDN) bool { return m.Status != StatusPending })
+	for _, r := range rs {
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if down, ok := sink.counts(); down != 1 || ok != 1 {
+		t.Fatalf("the receipt URL got %d POSTs while down and %d after, want 1 and 1", down, ok)
+	}
+	if kept.Status != StatusSent || kept.Attempts != 2 || kept.LastError != "" || kept.LeaseOwner != "" {
+		t.Fatalf("after the resume: %+v", kept)
+	}
+	if m := e.mdn(t, sink.header, sink.last); !m.Disposition.OK() || m.CheckMIC(req.MIC) != nil || m.OriginalMessageID != "<po-resume@acme>" {
+		t.Fatalf("resumed MDN = %s, MIC check %v", m.Disposition, m.CheckMIC(req.MIC))
+	}
+	// Sent: nothing is left to resume.
+	again, _ := New(Config{Receiver: e.h.cfg.Receiver}, e.acc, e.store, nil)
+	defer again.Close(context.Background())
+	if n, err := again.Resume(context.Background()); n != 0 || err != nil {
+		t.Fatalf("Resume after delivery started %d (%v)", n, err)
+	}
+}
+
+// A resumed delivery gets what is left of the budget: with MaxAttempts 3 and
+// two attempts made before the stop, one more POST, then failed.
+func TestResumeRemainingBudget(t *testing.T) {
+	sink := &switchSink{}
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	st := NewMemoryStore()
+	now := time.Now().UTC()
+	if err := st.Put(context.Background(), StoredMDN{Partner: "ACME", MessageID: "<po-b@acme>", MDNMessageID: "<mdn-b@PAKLOG>",
+		Disposition: edias2.DispositionFor(nil).String(), Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("receipt"),
+		Async: true, URL: srv.URL, Status: StatusPending, Attempts: 2, LastError: "interrupted by a shutdown", CreatedAt: now, UpdatedAt: now,
+		// A lease that ran out: its receiver crashed.
+		LeaseOwner: "crashed", LeaseUntil: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil)
+	r, err := New(Config{Receiver: e.h.cfg.Receiver, Retry: Retry{MaxAttempts: 3, InitialInterval: time.Millisecond}}, e.acc, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Resume(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Resume started %d (%v), want 1", n, err)
+	}
+	kept := waitKept(t, st, "<po-b@acme>", func(m StoredMDN) bool { return m.Status != StatusPending })
+	_ = r.Close(context.Background())
+	if down, _ := sink.counts(); down != 1 || kept.Status != StatusFailed || kept.Attempts != 3 || !strings.Contains(kept.LastError, "503") {
+		t.Fatalf("%d POSTs; kept %+v; want 1 POST and failed after 3 attempts", down, kept)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -14,13 +15,22 @@ import (
 // Message-ID.
 var ErrNotFound = errors.New("no MDN stored for this message")
 
+// ErrLeased is returned by MDNStore.Claim when another delivery holds a live
+// lease on the MDN: it is being sent already, and must not be sent twice.
+var ErrLeased = errors.New("the MDN is being delivered by another receiver")
+
+// ErrLeaseLost is returned by MDNStore.Record when the caller no longer holds the
+// MDN's lease: it ran out and another receiver took the delivery over.
+var ErrLeaseLost = errors.New("the MDN's delivery lease was lost to another receiver")
+
 // Status is where the delivery of a kept MDN stands.
 type Status string
 
 // Delivery statuses.
 const (
 	// StatusPending: an asynchronous MDN not yet delivered (attempts under way, or
-	// interrupted by Close; the wiring may resume it).
+	// interrupted by Close or a crash; Receiver.Resume takes it over once no live
+	// lease holds it).
 	StatusPending Status = "pending"
 	// StatusSent: returned in the HTTP response (synchronous) or POSTed and
 	// answered 2xx (asynchronous).
@@ -52,6 +62,18 @@ type StoredMDN struct {
 	LastError    string // the last asynchronous delivery error
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// LeaseOwner and LeaseUntil name the delivery that is sending an asynchronous
+	// MDN and until when it owns it. A StatusPending MDN with no lease, or one
+	// that has run out (its receiver stopped or crashed), is taken over by
+	// Receiver.Resume of any receiver on the same store. Empty and zero when no
+	// delivery is under way.
+	LeaseOwner string
+	LeaseUntil time.Time
+}
+
+// leased reports whether a delivery holds m at now.
+func (m StoredMDN) leased(now time.Time) bool {
+	return m.LeaseOwner != "" && !m.LeaseUntil.Before(now)
 }
 
 func (m StoredMDN) clone() StoredMDN {
@@ -70,6 +92,22 @@ type MDNStore interface {
 	// once the record is durable. Cancelling ctx abandons the write; the record may
 	// or may not be written.
 	Put(ctx context.Context, m StoredMDN) error
+	// Claim leases the MDN kept for partner and messageID to owner until until,
+	// whatever its Status, unless another live lease holds it (an error wrapping
+	// ErrLeased), and returns it with the lease set; an error wrapping ErrNotFound
+	// when none is kept. Of concurrent claims at most one succeeds.
+	Claim(ctx context.Context, partner, messageID, owner string, until time.Time) (*StoredMDN, error)
+	// ClaimPending leases to owner, until until, at most limit asynchronous MDNs
+	// whose Status is StatusPending and that no live lease holds (never leased,
+	// or the lease ran out), least recently updated first, and returns them with
+	// the lease set. Each MDN goes to at most one of concurrent callers, also
+	// across processes sharing the store.
+	ClaimPending(ctx context.Context, owner string, until time.Time, limit int) ([]StoredMDN, error)
+	// Record writes the delivery state of m (Status, Attempts, LastError, Async,
+	// URL) and its lease (m.LeaseOwner and m.LeaseUntil; empty and zero release
+	// it), provided owner still holds the lease of m.Partner and m.MessageID.
+	// Otherwise it writes nothing and returns an error wrapping ErrLeaseLost.
+	Record(ctx context.Context, m StoredMDN, owner string) error
 }
 
 // MemoryStore is an MDNStore in memory, for tests and single-process trials: its
@@ -106,6 +144,70 @@ func (s *MemoryStore) Put(ctx context.Context, m StoredMDN) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[[2]string{m.Partner, m.MessageID}] = m.clone()
+	return nil
+}
+
+// Claim implements MDNStore.
+func (s *MemoryStore) Claim(ctx context.Context, partner, messageID, owner string, until time.Time) (*StoredMDN, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{partner, messageID}
+	m, ok := s.m[k]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("partner %q, message %s: %w", partner, messageID, ErrNotFound)
+	case m.leased(time.Now()) && m.LeaseOwner != owner:
+		return nil, fmt.Errorf("partner %q, message %s, leased until %s: %w", partner, messageID, m.LeaseUntil.Format(time.RFC3339), ErrLeased)
+	}
+	m.LeaseOwner, m.LeaseUntil = owner, until
+	s.m[k] = m
+	m = m.clone()
+	return &m, nil
+}
+
+// ClaimPending implements MDNStore.
+func (s *MemoryStore) ClaimPending(ctx context.Context, owner string, until time.Time, limit int) ([]StoredMDN, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	var keys [][2]string
+	for k, m := range s.m {
+		if m.Async && m.Status == StatusPending && !m.leased(now) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return s.m[a].UpdatedAt.Compare(s.m[b].UpdatedAt) })
+	var out []StoredMDN
+	for _, k := range keys[:min(len(keys), limit)] {
+		m := s.m[k]
+		m.LeaseOwner, m.LeaseUntil = owner, until
+		s.m[k] = m
+		out = append(out, m.clone())
+	}
+	return out, nil
+}
+
+// Record implements MDNStore.
+func (s *MemoryStore) Record(ctx context.Context, m StoredMDN, owner string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{m.Partner, m.MessageID}
+	cur, ok := s.m[k]
+	if !ok || cur.LeaseOwner != owner {
+		return fmt.Errorf("partner %q, message %s: %w", m.Partner, m.MessageID, ErrLeaseLost)
+	}
+	cur.Status, cur.Attempts, cur.LastError, cur.Async, cur.URL = m.Status, m.Attempts, m.LastError, m.Async, m.URL
+	cur.LeaseOwner, cur.LeaseUntil, cur.UpdatedAt = m.LeaseOwner, m.LeaseUntil, time.Now().UTC()
+	s.m[k] = cur
 	return nil
 }
 

@@ -48,6 +48,9 @@ type AS2 struct {
 	async    bool
 	sweep    time.Duration
 	maxBody  int64
+	// refusedMax is as2.refused_body_max: the most of an unrecognised sender's
+	// refused body the DLQ keeps.
+	refusedMax int64
 
 	// Refused messages: parked through router (set by Register), replayed
 	// through parser.
@@ -79,7 +82,15 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 		return nil, err
 	}
 	a := &AS2{identity: id, byAS2ID: map[string]*as2Partner{}, byName: map[string]*as2Partner{}, store: st,
-		warning: cfg.AS2.Warning(), now: time.Now, log: log.With("connector", "as2"), pending: PendingStore{Store: st}, sweep: maxSweep}
+		warning: cfg.AS2.Warning(), now: time.Now, log: log.With("connector", "as2"), sweep: maxSweep}
+	// A late MDN for a message given up on still settles it (PendingStore.Match).
+	a.pending = PendingStore{Store: st, Names: func(as2ID string) (string, bool) {
+		p, ok := a.byAS2ID[as2ID]
+		if !ok {
+			return "", false
+		}
+		return p.name, true
+	}}
 	for i, p := range ps {
 		field := fmt.Sprintf("partners[%d].as2", i)
 		certs, err := config.AS2Certificates(p.AS2, field)
@@ -115,6 +126,7 @@ func NewAS2(cfg config.Config, st *store.Store, in *intake.Intake, reg prometheu
 		rc.MaxBodySize = int64(cfg.AS2.MaxBody)
 	}
 	a.maxBody = rc.MaxBodySize
+	a.refusedMax = cfg.AS2.RefusedBodyLimit()
 	recv, err := edias2.NewReceiver(rc, edias2.ResolverFunc(a.resolve))
 	if err != nil {
 		return nil, err
@@ -292,12 +304,19 @@ type MDNStore struct{ Store *store.Store }
 
 // Get implements adapters/as2.MDNStore.
 func (s MDNStore) Get(ctx context.Context, partner, messageID string) (*adapteras2.StoredMDN, error) {
+	return s.get(ctx, s.Store.DB(), partner, messageID)
+}
+
+func (s MDNStore) get(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, partner, messageID string) (*adapteras2.StoredMDN, error) {
 	m := adapteras2.StoredMDN{Partner: partner, MessageID: messageID}
 	var header string
 	var status string
-	err := s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`SELECT mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at
-		FROM as2_mdns WHERE partner = ? AND message_id = ?`), partner, messageID).Scan(&m.MDNMessageID, &m.Disposition, &m.MIC, &header, &m.Body,
-		&m.Async, &m.URL, &status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.UpdatedAt)
+	var until sql.NullTime
+	err := q.QueryRowContext(ctx, s.Store.Rebind(`SELECT mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at,
+		lease_owner, lease_until FROM as2_mdns WHERE partner = ? AND message_id = ?`), partner, messageID).Scan(&m.MDNMessageID, &m.Disposition, &m.MIC, &header, &m.Body,
+		&m.Async, &m.URL, &status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.UpdatedAt, &m.LeaseOwner, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s from %s: %w", messageID, partner, adapteras2.ErrNotFound)
 	}
@@ -305,10 +324,98 @@ func (s MDNStore) Get(ctx context.Context, partner, messageID string) (*adaptera
 		return nil, err
 	}
 	m.Status = adapteras2.Status(status)
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	if until.Valid {
+		m.LeaseUntil = until.Time.UTC()
+	}
 	if err := json.Unmarshal([]byte(header), &m.Header); err != nil {
 		return nil, fmt.Errorf("the kept MDN header of %s: %w", messageID, err)
 	}
 	return &m, nil
+}
+
+// leaseTime is a lease's end as kept: NULL for none.
+func leaseTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// Claim implements adapters/as2.MDNStore: an UPDATE guarded by the lease, so
+// that of concurrent claims (in any process on the database) one gets it.
+func (s MDNStore) Claim(ctx context.Context, partner, messageID, owner string, until time.Time) (*adapteras2.StoredMDN, error) {
+	now := store.Now()
+	res, err := s.Store.DB().ExecContext(ctx, s.Store.Rebind(`UPDATE as2_mdns SET lease_owner = ?, lease_until = ?
+		WHERE partner = ? AND message_id = ? AND (lease_owner = '' OR lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`),
+		owner, leaseTime(until), partner, messageID, now, owner)
+	if err != nil {
+		return nil, fmt.Errorf("claiming the MDN of %s from %s: %w", messageID, partner, err)
+	}
+	m, err := s.get(ctx, s.Store.DB(), partner, messageID)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 || m.LeaseOwner != owner {
+		return nil, fmt.Errorf("the MDN of %s from %s, leased until %s: %w", messageID, partner, m.LeaseUntil.Format(time.RFC3339), adapteras2.ErrLeased)
+	}
+	return m, nil
+}
+
+// ClaimPending implements adapters/as2.MDNStore.
+func (s MDNStore) ClaimPending(ctx context.Context, owner string, until time.Time, limit int) ([]adapteras2.StoredMDN, error) {
+	now := store.Now()
+	rows, err := s.Store.ReadDB().QueryContext(ctx, s.Store.Rebind(`SELECT partner, message_id FROM as2_mdns
+		WHERE status = ? AND async AND (lease_owner = '' OR lease_until IS NULL OR lease_until < ?) ORDER BY updated_at LIMIT `+fmt.Sprint(limit)),
+		string(adapteras2.StatusPending), now)
+	if err != nil {
+		return nil, fmt.Errorf("listing pending asynchronous MDNs: %w", err)
+	}
+	var keys [][2]string
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []adapteras2.StoredMDN
+	for _, k := range keys {
+		res, err := s.Store.DB().ExecContext(ctx, s.Store.Rebind(`UPDATE as2_mdns SET lease_owner = ?, lease_until = ?
+			WHERE partner = ? AND message_id = ? AND status = ? AND (lease_owner = '' OR lease_until IS NULL OR lease_until < ?)`),
+			owner, leaseTime(until), k[0], k[1], string(adapteras2.StatusPending), now)
+		if err != nil {
+			return out, fmt.Errorf("claiming the pending MDN of %s from %s: %w", k[1], k[0], err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue // another instance took it
+		}
+		m, err := s.get(ctx, s.Store.DB(), k[0], k[1])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+// Record implements adapters/as2.MDNStore.
+func (s MDNStore) Record(ctx context.Context, m adapteras2.StoredMDN, owner string) error {
+	res, err := s.Store.DB().ExecContext(ctx, s.Store.Rebind(`UPDATE as2_mdns SET status = ?, attempts = ?, last_error = ?, async = ?, url = ?,
+		lease_owner = ?, lease_until = ?, updated_at = ? WHERE partner = ? AND message_id = ? AND lease_owner = ?`),
+		string(m.Status), m.Attempts, m.LastError, m.Async, m.URL, m.LeaseOwner, leaseTime(m.LeaseUntil), store.Now(), m.Partner, m.MessageID, owner)
+	if err != nil {
+		return fmt.Errorf("recording the delivery of the MDN of %s from %s: %w", m.MessageID, m.Partner, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("the MDN of %s from %s: %w", m.MessageID, m.Partner, adapteras2.ErrLeaseLost)
+	}
+	return nil
 }
 
 // Put implements adapters/as2.MDNStore.
@@ -328,11 +435,14 @@ func putMDN(ctx context.Context, ex interface {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
 	}
-	_, err = ex.ExecContext(ctx, st.Rebind(`INSERT INTO as2_mdns (partner, message_id, mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO UPDATE SET mdn_message_id = excluded.mdn_message_id,
+	_, err = ex.ExecContext(ctx, st.Rebind(`INSERT INTO as2_mdns (partner, message_id, mdn_message_id, disposition, mic, header, body, async, url, status, attempts, last_error,
+		created_at, updated_at, lease_owner, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO UPDATE SET mdn_message_id = excluded.mdn_message_id,
 		disposition = excluded.disposition, mic = excluded.mic, header = excluded.header, body = excluded.body, async = excluded.async, url = excluded.url,
-		status = excluded.status, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at`),
-		m.Partner, m.MessageID, m.MDNMessageID, m.Disposition, m.MIC, string(h), m.Body, m.Async, m.URL, string(m.Status), m.Attempts, m.LastError, m.CreatedAt, now)
+		status = excluded.status, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at,
+		lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`),
+		m.Partner, m.MessageID, m.MDNMessageID, m.Disposition, m.MIC, string(h), m.Body, m.Async, m.URL, string(m.Status), m.Attempts, m.LastError, m.CreatedAt, now,
+		m.LeaseOwner, leaseTime(m.LeaseUntil))
 	return err
 }
 

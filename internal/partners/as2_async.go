@@ -39,17 +39,30 @@ func (a *AS2) UseDelivery(d *Delivery) {
 	}
 }
 
-// Async reports whether some partner is asked for asynchronous MDNs: Run has work.
+// Async reports whether some partner is asked for asynchronous MDNs: Sweep has
+// work.
 func (a *AS2) Async() bool { return a != nil && a.async }
 
-// Run sweeps overdue asynchronous MDNs (at once, for those that fell due while the
-// hub was down, then periodically) until ctx ends.
+// Run, until ctx ends, at once (for what was left when the hub stopped) and then
+// periodically (every fifth of the shortest async_mdn_timeout, at most every
+// 30s): resumes the asynchronous MDNs owed to partners that are pending with no
+// live lease (adapters/as2 Receiver.Resume: a shutdown or crash interrupted
+// them, here or on another instance), and sweeps the overdue MDNs of what we
+// sent, when some partner is asked for asynchronous ones. Run it whenever the
+// AS2 side exists.
 func (a *AS2) Run(ctx context.Context) {
 	t := time.NewTicker(a.sweep)
 	defer t.Stop()
 	for {
-		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("sweeping overdue asynchronous MDNs", "error", err)
+		if n, err := a.Receiver.Resume(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("resuming pending asynchronous MDNs owed to partners", "error", err)
+		} else if n > 0 {
+			a.log.Info("resumed pending asynchronous MDNs owed to partners", "count", n)
+		}
+		if a.async {
+			if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("sweeping overdue asynchronous MDNs", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -70,7 +83,8 @@ func (a *AS2) Sweep(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range due {
-		if _, err := a.pending.Match(ctx, p.Partner, p.MessageID); err != nil {
+		// Only the pending record is claimed here, never a send given up on before.
+		if _, err := (PendingStore{Store: a.store}).Match(ctx, p.Partner, p.MessageID); err != nil {
 			if !errors.Is(err, connas2.ErrUnknownMessage) {
 				errs = append(errs, err)
 			}
