@@ -24,6 +24,13 @@ type AS2 struct {
 	Keys          []AS2Key `yaml:"keys"`           // our key pairs: the first signs; all decrypt (a rollover keeps the old one listed)
 	MaxBody       Size     `yaml:"max_body"`       // larger messages get 413; default 64MiB
 	ExpiryWarning Duration `yaml:"expiry_warning"` // /readyz warns this long before a certificate expires; default 720h
+	// RefusedBodyMax is how much of a refused message's body the DLQ keeps when
+	// its sender was not recognised (unknown AS2-From, or an AS2-To that is not
+	// ours): anyone can post those, so they must not fill the DLQ. A body that
+	// fits is kept whole and can be replayed once the partner is configured; a
+	// longer one keeps only this prefix and is not replayable. Default 64KiB;
+	// 1KiB up to max_body.
+	RefusedBodyMax Size `yaml:"refused_body_max"`
 	// ReceiptURL is the hub's POST /as2 as partners reach it (e.g.
 	// https://as2.paklog.example/as2): sent as Receipt-Delivery-Option to the
 	// partners with mdn: async, which POST their MDNs there. Required when a
@@ -75,6 +82,18 @@ const ViaAS2 = "as2"
 
 // Enabled reports whether the partner exchanges AS2.
 func (p AS2Partner) Enabled() bool { return p.ID != "" }
+
+// DefaultAS2RefusedBodyMax is as2.refused_body_max when unset.
+const DefaultAS2RefusedBodyMax = 64 * KiB
+
+// RefusedBodyLimit is how many bytes of an unrecognised sender's refused body
+// are kept.
+func (a AS2) RefusedBodyLimit() int64 {
+	if a.RefusedBodyMax == 0 {
+		return int64(DefaultAS2RefusedBodyMax)
+	}
+	return int64(a.RefusedBodyMax)
+}
 
 // DefaultAS2ExpiryWarning is how long before expiry /readyz warns of a certificate.
 const DefaultAS2ExpiryWarning = 30 * 24 * time.Hour
@@ -278,6 +297,9 @@ func (c Config) validateAS2(v *validator) {
 		if u, err := url.Parse(c.AS2.ReceiptURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add("as2.receipt_url", fmt.Sprintf("must be an absolute http or https URL (the hub's POST /as2 as partners reach it), got %q", c.AS2.ReceiptURL))
 		}
+	}
+	if m := c.AS2.RefusedBodyMax; m != 0 && (m < KiB || (c.AS2.MaxBody > 0 && m > c.AS2.MaxBody)) {
+		v.add("as2.refused_body_max", fmt.Sprintf("is %d bytes; it must be between 1KiB and as2.max_body (%d bytes)", int64(m), int64(c.AS2.MaxBody)))
 	}
 	if !enabled && c.AS2.ID == "" {
 		return

@@ -75,3 +75,33 @@ func TestAS2AsyncMDNConfig(t *testing.T) {
 		t.Errorf("default MDNWait = %s", got)
 	}
 }
+
+// as2.refused_body_max: 64KiB by default, between 1KiB and max_body.
+func TestAS2RefusedBodyMax(t *testing.T) {
+	if got := config.Default().AS2.RefusedBodyLimit(); got != 64<<10 {
+		t.Errorf("default RefusedBodyLimit = %d, want 64KiB", got)
+	}
+	if got := (config.AS2{}).RefusedBodyLimit(); got != 64<<10 {
+		t.Errorf("unset RefusedBodyLimit = %d, want 64KiB", got)
+	}
+	for _, tc := range []struct {
+		yaml, want string // want "" = valid
+	}{
+		{"as2:\n  refused_body_max: 1MiB\n", ""},
+		{"as2:\n  refused_body_max: 100\n", "hub.yaml:2: as2.refused_body_max: is 100 bytes; it must be between 1KiB and as2.max_body"},
+		{"as2:\n  max_body: 1MiB\n  refused_body_max: 2MiB\n", "hub.yaml:3: as2.refused_body_max: is 2097152 bytes; it must be between 1KiB and as2.max_body (1048576 bytes)"},
+	} {
+		cfg, err := config.Parse("hub.yaml", []byte(tc.yaml), noEnv)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.yaml, err)
+		case tc.want == "" && cfg.AS2.RefusedBodyLimit() != 1<<20:
+			t.Errorf("%q: RefusedBodyLimit = %d", tc.yaml, cfg.AS2.RefusedBodyLimit())
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

@@ -293,7 +293,7 @@ func Default() Config {
 			Labels:  LabelStore{Workers: 4, ReconcileAfter: 30 * sec},
 		},
 		SFTPInbox: SFTPInbox{Addr: "127.0.0.1:2222", MaxFileSize: 256 * MiB, IdleTimeout: 5 * minute, After: "archive"},
-		AS2:       AS2{MaxBody: 64 * MiB, ExpiryWarning: Duration(DefaultAS2ExpiryWarning)},
+		AS2:       AS2{MaxBody: 64 * MiB, RefusedBodyMax: DefaultAS2RefusedBodyMax, ExpiryWarning: Duration(DefaultAS2ExpiryWarning)},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

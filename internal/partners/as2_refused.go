@@ -44,8 +44,15 @@ import (
 // synchronous MDN any more; the partner gets the kept MDN when it resends the
 // Message-ID). If it is refused again, the entry reopens with the new reason.
 //
-// Entries whose body was not kept whole (over the size cap) are parked as not
-// replayable (metadata as2_replayable "no"): their replay reopens them saying so.
+// A sender the receiver did not recognise (unknown AS2-From, an AS2-To that is
+// not ours, or a message refused before its headers were read: 413) may be
+// anyone, so its entry keeps at most as2.refused_body_max bytes of the body
+// (64KiB by default) instead of up to as2.max_body: one stranger cannot fill the
+// DLQ. A body that fits is kept whole and stays replayable (the flow for a new
+// partner: configure it, restart, replay); a longer one keeps its prefix for
+// inspection only. Entries whose body was not kept whole (over either cap) are
+// parked as not replayable (metadata as2_replayable "no: why"): their replay
+// reopens them saying so.
 // Signatures are checked at the time of the replay, so a message signed with a
 // certificate that has since expired stays refused.
 const HandlerAS2Receive = "as2.receive"
@@ -57,13 +64,14 @@ const TopicAS2Receive = "POST /as2"
 // Metadata of the DLQ entry of a refused AS2 message, besides partner, source and
 // the adapters/as2 Meta… keys (as2_message_id, as2_from, as2_to).
 const (
-	MetaAS2Disposition  = "as2_disposition"    // the Disposition of the negative MDN sent; "(no MDN)" when none was
-	MetaAS2MDNMessageID = "as2_mdn_message_id" // the negative MDN's Message-ID
-	MetaAS2MDNDelivery  = "as2_mdn_delivery"   // "sync", "async <url>" or "none"
-	MetaAS2HTTPStatus   = "as2_http_status"    // the HTTP status answered
-	MetaAS2Remote       = "as2_remote"         // the client address
-	MetaAS2Replayable   = "as2_replayable"     // "yes", or "no: why"
-	MetaAS2BodyBytes    = "as2_body_bytes"     // the length of the stored body
+	MetaAS2Disposition   = "as2_disposition"    // the Disposition of the negative MDN sent; "(no MDN)" when none was
+	MetaAS2MDNMessageID  = "as2_mdn_message_id" // the negative MDN's Message-ID
+	MetaAS2MDNDelivery   = "as2_mdn_delivery"   // "sync", "async <url>" or "none"
+	MetaAS2HTTPStatus    = "as2_http_status"    // the HTTP status answered
+	MetaAS2Remote        = "as2_remote"         // the client address
+	MetaAS2Replayable    = "as2_replayable"     // "yes", or "no: why"
+	MetaAS2BodyBytes     = "as2_body_bytes"     // the length of the stored body
+	MetaAS2ReceivedBytes = "as2_received_bytes" // the length of the body as read (at most as2.max_body)
 )
 
 // Register records refusals in the DLQ through r and subscribes the replay
@@ -84,11 +92,23 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 		log.Error("refused AS2 message not parked in the DLQ: the AS2 side is not registered with the router", "error", rf.Err)
 		return
 	}
-	payload := encodeRequest(rf.Header, rf.Body)
-	replayable := "yes"
+	body, replayable := rf.Body, "yes"
 	if rf.Truncated {
 		replayable = "no: the body went over as2.max_body and was not kept whole"
 	}
+	var partial string
+	if rf.Partner == "" && int64(len(body)) > a.refusedMax {
+		// Anyone can post as an unknown sender: keep a prefix to look at, not the
+		// whole body.
+		body = body[:a.refusedMax]
+		received := fmt.Sprintf("%d", len(rf.Body))
+		if rf.Truncated {
+			received = "over " + received
+		}
+		partial = fmt.Sprintf("the sender was not recognised, so only the first %d of its %s bytes were kept (as2.refused_body_max)", a.refusedMax, received)
+		replayable = "no: " + partial
+	}
+	payload := encodeRequest(rf.Header, body)
 	partner := rf.Partner
 	if partner == "" {
 		if p, ok := a.byAS2ID[rf.From]; ok {
@@ -117,7 +137,8 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 		MetaAS2HTTPStatus:        strconv.Itoa(rf.Status),
 		MetaAS2Remote:            rf.Remote,
 		MetaAS2Replayable:        replayable,
-		MetaAS2BodyBytes:         strconv.Itoa(len(rf.Body)),
+		MetaAS2BodyBytes:         strconv.Itoa(len(body)),
+		MetaAS2ReceivedBytes:     strconv.Itoa(len(rf.Body)),
 	}
 	if partner != "" {
 		md.Set(router.MetaPartner, partner)
@@ -127,7 +148,7 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 	sum := sha256.Sum256(append([]byte(rf.From+"\x00"+rf.To+"\x00"+rf.MessageID+"\x00"), rf.Body...))
 	id := "as2-refused-" + hex.EncodeToString(sum[:16])
 	reason := a.refusalReason(refusalFacts{from: rf.From, to: rf.To, messageID: rf.MessageID, partner: partner,
-		disposition: rf.Disposition, asyncURL: rf.AsyncURL, status: rf.Status, err: rf.Err})
+		disposition: rf.Disposition, asyncURL: rf.AsyncURL, status: rf.Status, err: rf.Err, partial: partial})
 	err := a.store.InTx(ctx, func(tx *sql.Tx) error {
 		return a.router.Park(tx, payload, md, router.Parked{Handler: HandlerAS2Receive, Topic: TopicAS2Receive,
 			Reason: reason, Class: fault.Validation, Chain: fault.Chain(rf.Err), Attempts: 1, MessageID: id})
@@ -146,6 +167,8 @@ type refusalFacts struct {
 	status                       int
 	replay                       bool
 	err                          error
+	// partial says why the entry keeps only part of the body; "" when whole.
+	partial string
 }
 
 // refusalReason says, for the DLQ console, what was refused, what the partner
@@ -187,6 +210,9 @@ func (a *AS2) refusalAdvice(f refusalFacts) string {
 	case errors.Is(f.err, intake.ErrConflict):
 		return "the partner reused the Message-ID of a message accepted before for different content: ask them to send the new content under a new Message-ID, then discard this entry; replaying it gets the same answer"
 	case errors.Is(f.err, edias2.ErrUnknownPartner):
+		if _, ok := a.byAS2ID[f.from]; !ok && f.partial != "" {
+			return fmt.Sprintf("no partner has as2.id %q. If this is a new trading partner, add it under partners[] with as2.id %q and its certificate in as2.certs, restart the hub, then ask it to resend the message: %s, so this entry cannot be replayed. If you do not know the sender, discard it", f.from, f.from, f.partial)
+		}
 		if _, ok := a.byAS2ID[f.from]; !ok {
 			return fmt.Sprintf("no partner has as2.id %q. If this is a new trading partner, add it under partners[] with as2.id %q and its certificate in as2.certs, restart the hub, then replay this entry; if you do not know the sender, discard it", f.from, f.from)
 		}
