@@ -300,3 +300,18 @@ func (c *Console) Discard(ctx context.Context, id int64, why string) error {
 		return nil
 	})
 }
+
+// Resolve closes the open entry of messageUUID under handler as discarded, with
+// why appended to its reason, when what it parked turned out done without a
+// replay (a partner's late receipt for a parked delivery). It reports whether an
+// open entry was closed: false when there is none (never parked, not stored
+// yet, or already replayed or discarded).
+func (c *Console) Resolve(ctx context.Context, handler, messageUUID, why string) (bool, error) {
+	res, err := c.store.DB().ExecContext(ctx, c.store.Rebind(`UPDATE dlq_entries SET status = ?, reason = reason || ? WHERE handler = ? AND message_uuid = ? AND status = ?`),
+		StatusDiscarded, " [resolved: "+why+"]", handler, messageUUID, StatusOpen)
+	if err != nil {
+		return false, fmt.Errorf("resolving the DLQ entry of %s in %s: %w", messageUUID, handler, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}

@@ -323,7 +323,8 @@ func (h *Hub) buildPartners(r *router.Router, opts Options) error {
 			targets[confirm.MagentoTarget(st.Name)] = confirm.Magento{Client: c}
 		}
 	}
-	dc := partners.DeliveryConfig{Targets: targets, Breaker: bs}
+	// A late receipt that proves a parked delivery delivered closes its DLQ entry.
+	dc := partners.DeliveryConfig{Targets: targets, Breaker: bs, Resolve: h.DLQ.Resolve}
 	if opts.Delivery != nil {
 		opts.Delivery(&dc)
 	}
@@ -394,14 +395,14 @@ func (h *Hub) Run(ctx context.Context) error {
 			return h.Delivery.Run(gctx)
 		})
 	}
-	if h.AS2.Async() {
+	if h.AS2 != nil {
 		g.Go(func() error {
 			select {
 			case <-h.Router.Running():
 			case <-gctx.Done():
 				return nil
 			}
-			h.AS2.Run(gctx) // overdue asynchronous MDNs
+			h.AS2.Run(gctx) // pending MDNs owed to partners, overdue MDNs owed to us
 			return nil
 		})
 	}

@@ -17,7 +17,17 @@ import (
 // survives a restart, and an MDN that reaches another hub instance on the same
 // database still finds it. Match claims a row with DELETE … RETURNING, so of two
 // concurrent claims exactly one gets it. It is safe for concurrent use.
-type PendingStore struct{ Store *store.Store }
+type PendingStore struct {
+	Store *store.Store
+	// Names, when set, maps a partner's AS2 id to its hub partner name (the
+	// partner of as2_sent). It lets Match find a message whose MDN the hub gave
+	// up waiting for: see Match.
+	Names func(as2ID string) (string, bool)
+}
+
+// sentLateMDN is the as2_sent status of a message whose overdue MDN came late and
+// is being settled.
+const sentLateMDN = "late-mdn"
 
 var _ connas2.PendingStore = PendingStore{}
 
@@ -36,11 +46,25 @@ func (s PendingStore) Save(ctx context.Context, p connas2.Pending) error {
 }
 
 // Match implements connectors/as2.PendingStore.
+//
+// With Names set, a message that is no longer awaiting its MDN because the hub
+// gave up on it — the sweep found the MDN overdue, and the delivery was parked
+// with its attempts used up (as2_sent status "failed: asynchronous MDN overdue…",
+// the MIC kept) — matches too, once (the status is claimed with an UPDATE): a
+// late MDN that verifies against that MIC is still the partner's proof of
+// receipt, and settles the parked delivery.
 func (s PendingStore) Match(ctx context.Context, partner, messageID string) (connas2.Pending, error) {
 	p := connas2.Pending{Partner: partner, MessageID: messageID}
 	var mic string
 	err := s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`DELETE FROM as2_pending WHERE partner = ? AND message_id = ?
 		RETURNING mic, sent_at, deadline`), partner, messageID).Scan(&mic, &p.SentAt, &p.Deadline)
+	if errors.Is(err, sql.ErrNoRows) && s.Names != nil {
+		if name, ok := s.Names(partner); ok {
+			err = s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`UPDATE as2_sent SET status = ? WHERE message_id = ? AND partner = ? AND mic <> ''
+				AND status LIKE ? RETURNING mic, sent_at`), sentLateMDN, messageID, name, "failed: "+ErrMDNOverdue.Error()+"%").Scan(&mic, &p.SentAt)
+			p.Deadline = p.SentAt
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return connas2.Pending{}, fmt.Errorf("partner %q, message %s: %w", partner, messageID, connas2.ErrUnknownMessage)
 	}

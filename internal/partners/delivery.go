@@ -94,6 +94,13 @@ type DeliveryConfig struct {
 	Poll time.Duration
 	// Breaker per partner target (default DefaultBreaker).
 	Breaker BreakerSettings
+	// Resolve closes the open DLQ entry (by handler and message UUID) of a parked
+	// delivery that turned out delivered after all — the partner's positive
+	// receipt came after the delivery was parked for want of it — saying why, so
+	// that the entry no longer invites a resend; it reports whether an entry was
+	// closed (dlq.Console.Resolve). Nil: such entries stay open, and the log says
+	// to discard them.
+	Resolve func(ctx context.Context, handler, messageUUID, why string) (bool, error)
 }
 
 func (c DeliveryConfig) withDefaults() DeliveryConfig {
@@ -277,6 +284,8 @@ type deliveryRow struct {
 	payload                                          []byte
 	attempts                                         int
 	owner                                            string
+	// late: settled by a receipt that came after the delivery was parked.
+	late bool
 }
 
 // once claims one due delivery and works it; did is false when none was due.
@@ -373,9 +382,13 @@ func (d *Delivery) delivered(ctx context.Context, r *deliveryRow, remote string)
 	d.metrics.delivered.WithLabelValues(r.partner, r.via, "delivered").Inc()
 	d.log.Info("file delivered to partner", "partner", r.partner, "via", r.via, "path", remote, "bytes", len(r.payload), "message_uuid", r.id)
 	now := store.Now()
+	inc := 1
+	if r.late {
+		inc = 0 // the send was counted when the delivery was parked
+	}
 	return d.store.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, remote_path = ?, delivered_at = ?, updated_at = ?,
-			attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, r.id, r.owner)
+			attempts = attempts + ?, lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?`), StateDelivered, remote, now, now, inc, r.id, r.owner)
 		if err != nil {
 			return err
 		}
@@ -384,9 +397,12 @@ func (d *Delivery) delivered(ctx context.Context, r *deliveryRow, remote string)
 			return nil
 		}
 		// Something about an order went back to its source: its trail says so.
+		detail := fmt.Sprintf("%s %s delivered by %s: %s", r.partner, r.name, r.via, remote)
+		if r.late {
+			detail += " (the partner's receipt came after the delivery had been parked)"
+		}
 		return d.store.AppendTrail(ctx, tx, store.TrailEntry{OrderID: md[router.MetaOrderID], Stage: store.StageConfirmed,
-			Handler: r.handler, MessageUUID: r.id, CorrelationID: md[router.MetaCorrelationID],
-			Detail: fmt.Sprintf("%s %s delivered by %s: %s", r.partner, r.name, r.via, remote)})
+			Handler: r.handler, MessageUUID: r.id, CorrelationID: md[router.MetaCorrelationID], Detail: detail})
 	})
 }
 
@@ -435,10 +451,20 @@ func (d *Delivery) await(ctx context.Context, r *deliveryRow, aw *AwaitingReceip
 // receipt came: cause nil records it delivered (remote is where it went), an error
 // is the receipt's verdict, retried or parked by its fault class like a failed Put,
 // the send counted as an attempt. The receipt may come before Put returned, or
-// after an overdue receipt had a resend scheduled: both are settled. It returns
-// ErrNotAwaiting (wrapped) when the delivery is settled or parked already.
+// after an overdue receipt had a resend scheduled: both are settled.
+//
+// A positive receipt (cause nil) for a delivery already parked for want of it is
+// still proof of delivery: the delivery is recorded delivered (its order's trail
+// says the receipt came late), and its DLQ entry is closed through
+// DeliveryConfig.Resolve so that nobody resends the file. It returns
+// ErrNotAwaiting (wrapped) when the delivery is settled already, or parked and
+// the receipt negative.
 func (d *Delivery) Receipt(ctx context.Context, id, remote string, cause error) error {
-	return d.settle(ctx, id, remote, cause, StateAwaiting, StateWorking, StatePending)
+	err := d.settle(ctx, id, remote, cause, StateAwaiting, StateWorking, StatePending)
+	if cause != nil || !errors.Is(err, ErrNotAwaiting) {
+		return err
+	}
+	return d.settle(ctx, id, remote, nil, StateParked)
 }
 
 // Overdue settles a delivery in StateAwaiting whose receipt did not come in time:
@@ -473,10 +499,35 @@ func (d *Delivery) settle(ctx context.Context, id, remote string, cause error, f
 		return err
 	}
 	if cause == nil {
-		return d.delivered(ctx, r, cmp.Or(remote, prevRemote))
+		r.late = len(from) == 1 && from[0] == StateParked
+		if err := d.delivered(ctx, r, cmp.Or(remote, prevRemote)); err != nil || !r.late {
+			return err
+		}
+		d.resolveParked(ctx, r, cmp.Or(remote, prevRemote))
+		return nil
 	}
 	d.health.Failed(r.partner, "outbound", cause, false)
 	return d.failed(ctx, r, cause)
+}
+
+// resolveParked closes the DLQ entry of r, a parked delivery that a late receipt
+// proved delivered.
+func (d *Delivery) resolveParked(ctx context.Context, r *deliveryRow, remote string) {
+	log := d.log.With("partner", r.partner, "name", r.name, "delivery_id", r.id, "path", remote)
+	why := fmt.Sprintf("the partner's receipt came after the delivery was parked: %s was delivered (%s); do not resend it", r.name, remote)
+	ok := false
+	var err error
+	if d.cfg.Resolve != nil {
+		ok, err = d.cfg.Resolve(ctx, r.handler, r.id, why)
+	}
+	switch {
+	case err != nil:
+		log.Error("a late receipt proved a parked delivery delivered, but closing its DLQ entry failed: discard the entry, do not replay it", "error", err)
+	case !ok:
+		log.Warn("a late receipt proved a parked delivery delivered; no open DLQ entry was closed (not stored yet, or already handled): if one is open, discard it, do not replay it")
+	default:
+		log.Info("a late receipt proved a parked delivery delivered; its DLQ entry is closed")
+	}
 }
 
 type deliveryIDKey struct{}
