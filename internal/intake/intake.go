@@ -123,6 +123,11 @@ type request struct {
 	// set by acceptPlain
 	hash  string   // RequestHash of the payload
 	dupOf *request // the first request of the batch with the same key
+	// stored is what the key holds once the first request of the batch with it was
+	// answered (the row found, or the one it inserted); the others with the same key
+	// are answered from it.
+	stored    earlierRow
+	hasStored bool
 }
 
 // New starts the writers. Close stops them.
@@ -358,10 +363,12 @@ func (in *Intake) acceptPlain(ctx context.Context, tx *sql.Tx, reqs []*request, 
 	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT paklog_bulk"); err != nil {
 		return err
 	}
-	for _, r := range fresh {
-		r.res, r.err = Result{}, nil
+	// One at a time, each key's later requests are answered by the database like the
+	// first: as duplicates of what it stored, or conflicts.
+	for _, r := range reqs {
+		r.res, r.err, r.dupOf, r.hasStored = Result{}, nil, nil, false
 	}
-	return in.eachAlone(ctx, tx, fresh, queue)
+	return in.eachAlone(ctx, tx, reqs, queue)
 }
 
 // eachAlone accepts reqs one at a time, each in a savepoint, so that one that fails
@@ -404,6 +411,7 @@ func (in *Intake) bulk(ctx context.Context, tx *sql.Tx, fresh []*request) ([]*re
 		for _, r := range chunk {
 			if p, ok := prev[keyOf(r.item)]; ok {
 				r.res, r.err = p.answer(r)
+				r.stored, r.hasStored = p, true
 				settled[r] = true
 			}
 		}
@@ -447,6 +455,7 @@ func (in *Intake) bulk(ctx context.Context, tx *sql.Tx, fresh []*request) ([]*re
 	var accepted, raced []*request
 	for _, r := range todo {
 		if inserted[keyOf(r.item)] {
+			r.stored, r.hasStored = earlierRow{hash: r.hash, res: r.res}, true
 			accepted = append(accepted, r)
 		} else {
 			raced = append(raced, r)
@@ -466,6 +475,7 @@ func (in *Intake) bulk(ctx context.Context, tx *sql.Tx, fresh []*request) ([]*re
 			continue
 		}
 		r.res, r.err = p.answer(r)
+		r.stored, r.hasStored = p, true
 	}
 	return accepted, nil
 }
@@ -536,17 +546,13 @@ func reusedKey(key string, prev Result) error {
 	}
 }
 
-// againOf answers r, whose key came earlier in the same batch as f.
+// againOf answers r, whose key came earlier in the same batch as f: from the row
+// the key holds (f's own, or one stored before f, which f may have conflicted with).
 func againOf(r, f *request) (Result, error) {
-	if f.err != nil {
+	if !f.hasStored {
 		return Result{}, f.err
 	}
-	if f.hash != r.hash {
-		return Result{}, reusedKey(r.item.IdempotencyKey, f.res)
-	}
-	res := f.res
-	res.Duplicate = true
-	return res, nil
+	return f.stored.answer(r)
 }
 
 // lookup reads the ingest rows of reqs' keys, in one statement.

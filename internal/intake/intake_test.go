@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"reflect"
@@ -62,10 +63,15 @@ func orderItem(t testing.TB, key, externalID string) intake.Item {
 
 func newIntake(t testing.TB, st *store.Store, cfg intake.Config) *intake.Intake {
 	t.Helper()
+	return newIntakeLog(t, st, cfg, nil)
+}
+
+func newIntakeLog(t testing.TB, st *store.Store, cfg intake.Config, logger *slog.Logger) *intake.Intake {
+	t.Helper()
 	if err := st.InitTopics(context.Background(), apiTopic, router.InboundTopic("csv")); err != nil {
 		t.Fatal(err)
 	}
-	in := intake.New(st, router.Topics{}, cfg, nil)
+	in := intake.New(st, router.Topics{}, cfg, logger)
 	t.Cleanup(in.Close)
 	return in
 }
@@ -654,8 +660,14 @@ func TestPayloadsWithoutAnOrderInOneBatch(t *testing.T) {
 		items[len(items)-1] = orderItem(t, "bad-order", "BAD-ORDER")
 		items[len(items)-1].Payload = nil // an order item whose row fails: its savepoint undoes it alone
 
-		in := newIntake(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1})
+		warnings := &warningLog{}
+		in := newIntakeLog(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1}, slog.New(warnings))
 		results, errs := acceptAll(in, items)
+		if w := warnings.count("accepting its items one at a time"); w != 0 {
+			// The order item fails in its own savepoint; the payloads take the
+			// one-statement path.
+			t.Errorf("the batch fell back to one item at a time %d times, want 0", w)
+		}
 
 		for i := range fresh {
 			if errs[i] != nil || results[i].Duplicate || results[i].MessageUUID == "" {
@@ -717,8 +729,12 @@ func TestABadPayloadDoesNotFailItsBatch(t *testing.T) {
 			intake.Item{Source: "csv", Partner: partner, IdempotencyKey: "no-payload.csv", Payload: nil},
 			intake.Item{Source: "csv", Partner: partner, IdempotencyKey: "nul\x00key.csv", Payload: []byte("x")},
 		)
-		in := newIntake(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1})
+		warnings := &warningLog{}
+		in := newIntakeLog(t, st, intake.Config{MaxBatch: len(items), MaxWait: time.Minute, Writers: 1}, slog.New(warnings))
 		results, errs := acceptAll(in, items)
+		if w := warnings.count("accepting its items one at a time"); w != 1 {
+			t.Errorf("the batch fell back to one item at a time %d times, want once", w)
+		}
 		for i := range good {
 			if errs[i] != nil || results[i].Duplicate {
 				t.Errorf("good item %d: %+v, %v", i, results[i], errs[i])
@@ -742,4 +758,32 @@ func TestABadPayloadDoesNotFailItsBatch(t *testing.T) {
 			t.Errorf("%d ingest rows, want %d", got, want)
 		}
 	})
+}
+
+// warningLog is a slog.Handler that keeps the messages of warnings and errors.
+type warningLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w *warningLog) Handle(_ context.Context, r slog.Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, r.Message)
+	return nil
+}
+func (w *warningLog) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warningLog) WithGroup(string) slog.Handler      { return w }
+
+func (w *warningLog) count(substr string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, m := range w.msgs {
+		if strings.Contains(m, substr) {
+			n++
+		}
+	}
+	return n
 }
