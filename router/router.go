@@ -35,9 +35,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -317,14 +319,18 @@ func (r *Router) correlation(h message.HandlerFunc) message.HandlerFunc {
 
 // atomic runs each attempt in a savepoint and skips messages the handler processed.
 //
-// On PostgreSQL the savepoint is not released after the attempt: that would be one
-// more round trip per message, and releasing changes nothing that matters here. The
-// next message's savepoint of the same name nests inside it, ROLLBACK TO undoes only
-// the latest attempt, and the commit of the consumer's transaction ends them all.
-// (Released or not, each subtransaction that wrote keeps its id in the transaction
-// until the commit.) SQLite's savepoints cost no round trip and are released.
+// On PostgreSQL a successful attempt's savepoint is released together with the next
+// attempt's SAVEPOINT, in one round trip (one simple-protocol statement pair), or by
+// the commit: a RELEASE of its own would be one more round trip per message. It must
+// be released, not left to nest: with more than 64 subtransactions, other sessions
+// resolve each row the transaction wrote through the chain of parents, so a batch of
+// nested savepoints slows every concurrent reader. SQLite's savepoints cost no round
+// trip and are released at once.
 func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
-	keepSavepoints := r.store.Dialect() == store.Postgres
+	var open *openSavepoints
+	if r.store.Dialect() == store.Postgres {
+		open = &openSavepoints{m: map[weak.Pointer[sql.Tx]]*bool{}}
+	}
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) (_ []*message.Message, err error) {
 			if n, ok := msg.Context().Value(attemptsKey).(*int); ok {
@@ -335,7 +341,11 @@ func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
 				return nil, fault.AsPermanent(errors.New("no transaction in the message context"))
 			}
 			ctx := msg.Context()
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT paklog_attempt"); err != nil {
+			begin := "SAVEPOINT paklog_attempt"
+			if open.take(tx) {
+				begin = "RELEASE SAVEPOINT paklog_attempt; SAVEPOINT paklog_attempt"
+			}
+			if _, err := tx.ExecContext(ctx, begin); err != nil {
 				return nil, fmt.Errorf("starting the attempt's savepoint: %w", err)
 			}
 			defer func() {
@@ -343,8 +353,8 @@ func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
 					if _, rbErr := tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT paklog_attempt"); rbErr != nil {
 						err = errors.Join(err, fmt.Errorf("rolling back the attempt: %w", rbErr))
 					}
-				}
-				if keepSavepoints {
+				} else if open != nil {
+					open.hold(tx) // released by the next attempt, or by the commit
 					return
 				}
 				if _, relErr := tx.ExecContext(context.WithoutCancel(ctx), "RELEASE SAVEPOINT paklog_attempt"); relErr != nil && err == nil {
@@ -365,6 +375,47 @@ func (r *Router) atomic(name string, dedupe bool) message.HandlerMiddleware {
 			return h(msg)
 		}
 	}
+}
+
+// openSavepoints remembers the consumer transactions that hold a successful
+// attempt's savepoint not yet released. Its keys are weak: a transaction that ended
+// drops out when it is collected.
+type openSavepoints struct {
+	mu sync.Mutex
+	m  map[weak.Pointer[sql.Tx]]*bool
+}
+
+// take reports whether tx holds one, and forgets it. A nil set holds none.
+func (o *openSavepoints) take(tx *sql.Tx) bool {
+	if o == nil {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	held := o.m[weak.Make(tx)]
+	if held == nil || !*held {
+		return false
+	}
+	*held = false
+	return true
+}
+
+// hold records that tx holds one.
+func (o *openSavepoints) hold(tx *sql.Tx) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	wp := weak.Make(tx)
+	if held := o.m[wp]; held != nil {
+		*held = true
+		return
+	}
+	held := true
+	o.m[wp] = &held
+	runtime.AddCleanup(tx, func(wp weak.Pointer[sql.Tx]) {
+		o.mu.Lock()
+		delete(o.m, wp)
+		o.mu.Unlock()
+	}, wp)
 }
 
 // IdempotencyKey is the key a handler dedupes msg on: its idempotency_key metadata, or
