@@ -118,26 +118,34 @@ func (a *readAhead) put(uuid string, offset int64, v any) {
 
 // run reads the topic from the consumer's acked offset on, prepares each message and
 // holds up to keep results, until ctx ends. Errors only cost hits: the handler then
-// prepares inline.
+// prepares inline. An idle topic is looked at less and less often, up to once a
+// second.
 func (a *readAhead) run(ctx context.Context) {
 	var last int64
-	wait := func() bool {
+	idle := a.poll
+	wait := func(d time.Duration) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(a.poll):
+		case <-time.After(d):
 			return true
 		}
 	}
 	for ctx.Err() == nil {
 		acked, err := a.store.AckedOffset(ctx, a.topic, a.group)
-		if err == nil {
-			last = max(last, acked)
-			a.evict(acked)
+		if err != nil {
+			// Without the consumer's position a read could start at the topic's
+			// oldest message: skip this round.
+			if !wait(a.poll) {
+				return
+			}
+			continue
 		}
+		last = max(last, acked)
+		a.evict(acked)
 		room := a.keep - a.held()
 		if room <= 0 {
-			if !wait() {
+			if !wait(a.poll) {
 				return
 			}
 			continue
@@ -147,17 +155,19 @@ func (a *readAhead) run(ctx context.Context) {
 			if ctx.Err() == nil {
 				a.log.Debug("read-ahead could not read its topic; the handler prepares inline", "topic", a.topic, "error", err)
 			}
-			if !wait() {
+			if !wait(a.poll) {
 				return
 			}
 			continue
 		}
 		if len(rows) == 0 {
-			if !wait() {
+			if !wait(idle) {
 				return
 			}
+			idle = min(2*idle, time.Second)
 			continue
 		}
+		idle = a.poll
 		for _, row := range rows {
 			if ctx.Err() != nil {
 				return

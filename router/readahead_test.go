@@ -38,6 +38,23 @@ func TestReadAheadPreparesAheadOfTheConsumer(t *testing.T) {
 		inline := map[string]bool{}
 		var hits, misses int
 		first := true
+		// Every message is committed before the router starts, so the consumer's
+		// transaction (on SQLite, the only writer) cannot hold the accepts back.
+		if err := st.InitTopics(context.Background(), router.InboundTopic("csv")); err != nil {
+			t.Fatal(err)
+		}
+		in := intake.New(st, router.Topics{}, intake.Config{}, nil)
+		var payloads []string
+		for i := range n {
+			payloads = append(payloads, fmt.Sprintf("order-%02d", i))
+		}
+		payloads = append(payloads, "panic")
+		for _, p := range payloads {
+			if _, err := in.Accept(context.Background(), intake.Item{Source: "csv", Partner: "p", IdempotencyKey: p, Payload: []byte(p)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.Close()
 		hubtest.StartRouter(t, st, func(r *router.Router) error {
 			return r.Handle("prep.test", router.InboundTopic("csv"), func(ctx context.Context, tx *router.Tx, msg *message.Message) error {
 				mu.Lock()
@@ -68,18 +85,6 @@ func TestReadAheadPreparesAheadOfTheConsumer(t *testing.T) {
 				return nil
 			}, router.WithPrepare(prepare))
 		})
-		in := intake.New(st, router.Topics{}, intake.Config{}, nil)
-		t.Cleanup(in.Close)
-		var payloads []string
-		for i := range n {
-			payloads = append(payloads, fmt.Sprintf("order-%02d", i))
-		}
-		payloads = append(payloads, "panic")
-		for _, p := range payloads {
-			if _, err := in.Accept(context.Background(), intake.Item{Source: "csv", Partner: "p", IdempotencyKey: p, Payload: []byte(p)}); err != nil {
-				t.Fatal(err)
-			}
-		}
 		waitFor(t, "every message handled", 30*time.Second, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
