@@ -8,8 +8,10 @@
 // operator lists and inspects entries, fixes the cause, and replays: the replay is
 // published to replay.<handler>, which only the handler that failed consumes, so other
 // subscribers of the original topic never see it twice. A replay of a message the
-// handler has meanwhile processed is skipped by the handler's deduplication: replaying
-// twice delivers once.
+// handler has meanwhile processed is skipped by the handler's deduplication (its
+// processed-key record, or for normalize.shopify and normalize.magento the source's
+// version: a version no newer than the one recorded changes nothing): replaying twice
+// delivers once.
 package dlq
 
 import (

@@ -29,6 +29,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/paklog/integration-hub/canonical"
 	"github.com/paklog/integration-hub/internal/store"
@@ -64,6 +65,17 @@ type Result struct {
 	// Duplicate is true when the idempotency key had been accepted before; the other
 	// fields are those of the first acceptance.
 	Duplicate bool `json:"duplicate"`
+}
+
+// ErrRaced is returned by Record inside a PostgreSQL transaction at REPEATABLE READ
+// (a router consumer's) when another transaction committed the same key after its
+// snapshot: the answer (a duplicate, most likely) is known only to a new transaction.
+var ErrRaced = errors.New("raced by a concurrent acceptance")
+
+// isSerializationFailure reports a PostgreSQL serialization failure (SQLSTATE 40001).
+func isSerializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
 
 // ErrConflict is returned when an idempotency key is reused for a different payload,
@@ -683,6 +695,9 @@ func Record(ctx context.Context, st *store.Store, tx *sql.Tx, item Item) (*messa
 		item.Source, item.Partner, item.IdempotencyKey, hash, res.MessageUUID, res.CorrelationID, res.OrderID,
 		item.ContentType, item.Payload, now)
 	if err != nil {
+		if isSerializationFailure(err) {
+			return nil, Result{}, fmt.Errorf("%w: idempotency key %q was accepted by another transaction after this one's snapshot; try again in a new transaction: %w", ErrRaced, item.IdempotencyKey, err)
+		}
 		return nil, Result{}, fmt.Errorf("recording the accepted payload: %w", err)
 	}
 	if n, err := ins.RowsAffected(); err != nil || n != 1 {

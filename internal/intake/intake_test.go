@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -786,4 +787,43 @@ func (w *warningLog) count(substr string) int {
 		}
 	}
 	return n
+}
+
+// TestRecordRacedInASnapshot: a router consumer on PostgreSQL works at REPEATABLE
+// READ; a key that another transaction commits after its snapshot cannot be answered
+// inside it, and Record says so with ErrRaced (try again in a new transaction)
+// instead of a bare serialization failure. A new transaction gets the duplicate.
+func TestRecordRacedInASnapshot(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			return // SQLite has one writer: no transaction can commit inside another's
+		}
+		ctx := context.Background()
+		in := newIntake(t, st, intake.Config{})
+		item := intake.Item{Source: "csv", Partner: partner, IdempotencyKey: "raced.csv", Payload: []byte("r\n1\n")}
+		tx, err := st.DB().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		var one int
+		if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil { // takes the snapshot
+			t.Fatal(err)
+		}
+		first := accept(t, in, item)
+		if _, _, err := intake.Record(ctx, st, tx, item); !errors.Is(err, intake.ErrRaced) {
+			t.Fatalf("Record after a concurrent commit in a snapshot: %v, want ErrRaced", err)
+		}
+		tx.Rollback()
+		err = st.InTx(ctx, func(tx *sql.Tx) error {
+			msg, res, err := intake.Record(ctx, st, tx, item)
+			if err != nil || msg != nil || !res.Duplicate || res.MessageUUID != first.MessageUUID {
+				t.Errorf("Record in a new transaction: %v, %+v, %v; want the duplicate of %+v", msg, res, err, first)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

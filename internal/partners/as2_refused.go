@@ -322,6 +322,11 @@ func validHTTPURL(s string) bool {
 // is the same acceptance inside the caller's transaction.
 func acceptInTx(ctx context.Context, tx *router.Tx, item intake.Item) (intake.Result, error) {
 	msg, res, err := intake.Record(ctx, tx.Store(), tx.Tx, item)
+	if errors.Is(err, intake.ErrRaced) {
+		// The partner's resend was committed while this replay ran: a later replay
+		// finds it and records a duplicate.
+		return res, fault.AsTransient(fmt.Errorf("the partner resent this message while it was being replayed; replay again to record it as received: %w", err))
+	}
 	if err != nil || msg == nil {
 		return res, err
 	}
