@@ -24,6 +24,10 @@ type PrepareFunc func(msg *message.Message) any
 // A handler runs inside the consumer's write transaction, and on SQLite that
 // transaction holds the only write connection: every accept waits while the handler
 // maps. Work moved ahead of it is work done on the other core with the writer free.
+// On PostgreSQL a consumer's transaction holds no other writer back, and reading each
+// message a second time costs the database more than it saves (measured: about 10%
+// more CPU per webhook and 15-25% fewer accepted per second), so there the option
+// does nothing and the handler prepares inline.
 func WithPrepare(prepare PrepareFunc) HandlerOption {
 	return func(o *handlerOptions) { o.prepare = prepare }
 }

@@ -61,7 +61,7 @@ func TestReadAheadPreparesAheadOfTheConsumer(t *testing.T) {
 				wait := first
 				first = false
 				mu.Unlock()
-				if wait {
+				if wait && st.Dialect() == store.SQLite {
 					// Hold the consumer until the read-ahead has gone past this batch.
 					deadline := time.Now().Add(20 * time.Second)
 					for prepares.Load() < n/2 && time.Now().Before(deadline) {
@@ -98,6 +98,12 @@ func TestReadAheadPreparesAheadOfTheConsumer(t *testing.T) {
 			}
 		}
 		t.Logf("%d prepared ahead, %d inline", hits, misses)
+		if st.Dialect() == store.Postgres {
+			if hits != 0 {
+				t.Errorf("%d messages prepared ahead on PostgreSQL, where the read-ahead is off", hits)
+			}
+			return
+		}
 		if !inline["panic"] {
 			t.Errorf("the message whose prepare panicked was not handled inline")
 		}

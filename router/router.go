@@ -190,7 +190,7 @@ func (r *Router) Handle(name, topic string, h Handler, opts ...HandlerOption) er
 	}
 	type sub struct{ name, topic string }
 	var ahead *readAhead
-	if o.prepare != nil {
+	if o.prepare != nil && r.store.Dialect() == store.SQLite {
 		ahead = &readAhead{store: r.store, topic: r.cfg.Topics.Name(topic), group: name, prepare: o.prepare,
 			poll: r.cfg.PollInterval, keep: readAheadKeep, ready: map[string]preparedMsg{},
 			log: r.log.With("component", "read-ahead", "handler", name)}
