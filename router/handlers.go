@@ -51,21 +51,25 @@ func NormalizeCanonicalOrder(ctx context.Context, tx *Tx, msg *message.Message) 
 // id: whatever path an order takes twice, the core sees it once. The order is kept as
 // released for what goes back to the source when it ships (an 856 repeats the
 // order's parties and lines).
-//
-// before are trail entries of earlier stages, written with the routed one.
-func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte, before ...store.TrailEntry) error {
+func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte) error {
 	if err := tx.Store().SaveOrder(ctx, tx, o.OrderID, body); err != nil {
 		return err
 	}
+	topic := RouteOrder(o)
+	if err := tx.publishOrder(o, body, topic); err != nil {
+		return err
+	}
+	return tx.Trail(o.OrderID, store.StageRouted, "published to "+topic)
+}
+
+// publishOrder publishes an order that has its hub id (body is its JSON) to topic,
+// under idempotency key "order:<id>".
+func (tx *Tx) publishOrder(o canonical.Order, body []byte, topic string) error {
 	out := message.NewMessage(watermill.NewUUID(), body)
 	out.Metadata.Set(MetaSchema, canonical.SchemaOrder)
 	out.Metadata.Set(MetaOrderID, o.OrderID)
 	out.Metadata.Set(MetaIdempotencyKey, "order:"+o.OrderID)
-	topic := RouteOrder(o)
-	if err := tx.Publish(topic, out); err != nil {
-		return err
-	}
-	return tx.Store().AppendTrail(ctx, tx, append(before, tx.trailEntry(o.OrderID, store.StageRouted, "published to "+topic))...)
+	return tx.Publish(topic, out)
 }
 
 // releaseOrder gives an order translated from a source its stable hub id and routes
@@ -73,17 +77,21 @@ func (tx *Tx) routeOrder(ctx context.Context, o canonical.Order, body []byte, be
 // sent again: released is false.
 func (tx *Tx) releaseOrder(ctx context.Context, o canonical.Order, detail string) (id string, released bool, err error) {
 	ref := store.OrderRef{Channel: string(o.Source.Channel), Partner: o.Source.Partner, ExternalID: o.Source.ExternalID}
-	id, existed, err := tx.Store().OrderID(ctx, tx, ref, canonical.NewOrderID())
-	if err != nil || existed {
-		return id, false, err
-	}
-	o.OrderID = id
+	// The order is written out with the id it gets if it is new; ReleaseOrder keeps
+	// it, with its trail, only then (one round trip on PostgreSQL).
+	o.OrderID = canonical.NewOrderID()
 	o.Source.ReceivedAt = store.Now()
 	body, err := o.MarshalJSON()
 	if err != nil {
+		return "", false, err
+	}
+	topic := RouteOrder(o)
+	id, existed, err := tx.Store().ReleaseOrder(ctx, tx, ref, o.OrderID, body,
+		tx.trailEntry(o.OrderID, store.StageAccepted, detail), tx.trailEntry(o.OrderID, store.StageRouted, "published to "+topic))
+	if err != nil || existed {
 		return id, false, err
 	}
-	return id, true, tx.routeOrder(ctx, o, body, tx.trailEntry(id, store.StageAccepted, detail))
+	return id, true, tx.publishOrder(o, body, topic)
 }
 
 // requestCancel publishes a cancel of an order the hub has (c.OrderID set) to

@@ -35,6 +35,7 @@ func TestConformance(t *testing.T) {
 		{"InTx", testInTx},
 		{"OrderID", testOrderID},
 		{"OrderIDRace", testOrderIDRace},
+		{"ReleaseOrder", testReleaseOrder},
 		{"MarkProcessed", testMarkProcessed},
 		{"Trail", testTrail},
 		{"InitTopics", testInitTopics},
@@ -762,4 +763,51 @@ func testRedeliveryUntilAck(t *testing.T, s *store.Store) {
 		got.Ack()
 	}
 	expectNothing(t, chC, 300*time.Millisecond)
+}
+
+// ReleaseOrder assigns the id, keeps the order and appends its trail in order, once:
+// the same source order again returns the first id and writes nothing.
+func testReleaseOrder(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	ref := store.OrderRef{Channel: "shopify", Partner: "acme", ExternalID: "5812345678901"}
+	at := time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC)
+	release := func(newID, body string) (string, bool) {
+		t.Helper()
+		var id string
+		var existed bool
+		err := s.InTx(ctx, func(tx *sql.Tx) (err error) {
+			id, existed, err = s.ReleaseOrder(ctx, tx, ref, newID, []byte(body),
+				store.TrailEntry{OrderID: newID, Stage: store.StageAccepted, Topic: "inbound.shopify", Handler: "normalize.shopify", MessageUUID: "m-" + newID, CorrelationID: "c1", Detail: "from shopify"},
+				store.TrailEntry{OrderID: newID, Stage: store.StageRouted, Topic: "inbound.shopify", Handler: "normalize.shopify", MessageUUID: "m-" + newID, CorrelationID: "c1", Detail: "published to fulfilment.orders", At: at})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("ReleaseOrder(%s): %v", newID, err)
+		}
+		return id, existed
+	}
+	if id, existed := release("ord_A", `{"order_id":"ord_A"}`); id != "ord_A" || existed {
+		t.Fatalf("first release: %s, existed %v; want ord_A, new", id, existed)
+	}
+	if id, existed := release("ord_B", `{"order_id":"ord_B"}`); id != "ord_A" || !existed {
+		t.Fatalf("second release: %s, existed %v; want ord_A, existed", id, existed)
+	}
+	b, err := s.ReleasedOrder(ctx, s.ReadDB(), "ord_A")
+	if err != nil || string(b) != `{"order_id":"ord_A"}` {
+		t.Errorf("kept order: %q, %v", b, err)
+	}
+	if _, err := s.ReleasedOrder(ctx, s.ReadDB(), "ord_B"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the second release kept an order: %v", err)
+	}
+	trail, err := s.Trail(ctx, "ord_A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 2 || trail[0].Stage != store.StageAccepted || trail[1].Stage != store.StageRouted ||
+		trail[0].Handler != "normalize.shopify" || trail[1].Detail != "published to fulfilment.orders" || !trail[1].At.Equal(at) {
+		t.Errorf("trail: %+v", trail)
+	}
+	if tr, _ := s.Trail(ctx, "ord_B"); len(tr) != 0 {
+		t.Errorf("the second release wrote a trail: %+v", tr)
+	}
 }
