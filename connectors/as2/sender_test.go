@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	as2recv "github.com/paklog/integration-hub/adapters/as2"
 	edias2 "github.com/paklog/integration-hub/edi/as2"
+	"github.com/paklog/integration-hub/internal/as2test"
 	"github.com/paklog/integration-hub/internal/fault"
 )
 
@@ -325,40 +325,13 @@ func proxy(t *testing.T, target string, req, resp func([]byte) []byte) *httptest
 	return srv
 }
 
-// flipSignature flips one bit near the end of the DER in the MDN's
-// pkcs7-signature part, inside the signer's signature value.
-func flipSignature(t *testing.T, body []byte) []byte {
-	t.Helper()
-	i := bytes.Index(body, []byte("application/pkcs7-signature"))
-	if i < 0 {
-		t.Fatalf("no signature part in the MDN:\n%s", body)
-	}
-	start := i + bytes.Index(body[i:], []byte("\r\n\r\n")) + 4
-	end := start + bytes.Index(body[start:], []byte("\r\n--"))
-	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(body[start:end])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	der[len(der)-10] ^= 0x01
-	b64 := base64.StdEncoding.EncodeToString(der)
-	var sb strings.Builder
-	for len(b64) > 76 {
-		sb.WriteString(b64[:76] + "\r\n")
-		b64 = b64[76:]
-	}
-	sb.WriteString(b64)
-	out := append([]byte(nil), body[:start]...)
-	out = append(out, sb.String()...)
-	return append(out, body[end:]...)
-}
-
 func TestTamperedMDN(t *testing.T) {
 	tests := []struct {
 		name   string
 		tamper func(*testing.T, []byte) []byte
 		want   edias2.Modifier // what edi/as2 reports underneath
 	}{
-		{"signature flipped", flipSignature, edias2.AuthenticationFailed},
+		{"signature flipped", as2test.FlipSignatureBit, edias2.AuthenticationFailed},
 		{"report altered", func(t *testing.T, b []byte) []byte {
 			out := bytes.Replace(b, []byte("was received and processed"), []byte("was received and processeD"), 1)
 			if bytes.Equal(out, b) {

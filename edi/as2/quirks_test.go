@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/paklog/integration-hub/internal/as2test"
 )
 
 // The MIC of an unsigned message: the algorithm is the first signed-receipt-micalg
@@ -106,7 +106,7 @@ func TestMDNSignatureErrors(t *testing.T) {
 		{"valid", w.them.Keys[0], nil, nil, nil},
 		{"unknown signer", w.stranger, nil, nil, ErrUnknownSigner},
 		{"expired signer", w.them.Keys[0], nil, &later, ErrSignerNotValid},
-		{"damaged signature", w.them.Keys[0], flipSignatureBit, nil, ErrBadSignature},
+		{"damaged signature", w.them.Keys[0], as2test.FlipSignatureBit, nil, ErrBadSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, body := mdnBy(t, tc.signer)
@@ -132,24 +132,4 @@ func TestMDNSignatureErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// flipSignatureBit flips one bit inside the signer's signature value in the
-// pkcs7-signature part of a multipart/signed body.
-func flipSignatureBit(t *testing.T, body []byte) []byte {
-	t.Helper()
-	i := bytes.Index(body, []byte("application/pkcs7-signature"))
-	if i < 0 {
-		t.Fatalf("no signature part:\n%s", body)
-	}
-	start := i + bytes.Index(body[i:], []byte("\r\n\r\n")) + 4
-	end := start + bytes.Index(body[start:], []byte("\r\n--"))
-	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(body[start:end])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	der[len(der)-10] ^= 0x01
-	out := append([]byte(nil), body[:start]...)
-	out = append(out, base64.StdEncoding.EncodeToString(der)...)
-	return append(out, body[end:]...)
 }

@@ -190,3 +190,31 @@ func CMSAlgorithms(printed []byte) []string {
 	}
 	return out
 }
+
+// FlipSignatureBit flips one bit near the end of the DER in the
+// application/pkcs7-signature part of a multipart/signed body (a message or an MDN),
+// inside the signer's signature value, and writes the part back in 76-column base64.
+func FlipSignatureBit(t *testing.T, body []byte) []byte {
+	t.Helper()
+	i := bytes.Index(body, []byte("application/pkcs7-signature"))
+	if i < 0 {
+		t.Fatalf("no signature part:\n%s", body)
+	}
+	start := i + bytes.Index(body[i:], []byte("\r\n\r\n")) + 4
+	end := start + bytes.Index(body[start:], []byte("\r\n--"))
+	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(body[start:end])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der[len(der)-10] ^= 0x01
+	b64 := base64.StdEncoding.EncodeToString(der)
+	var sb strings.Builder
+	for len(b64) > 76 {
+		sb.WriteString(b64[:76] + "\r\n")
+		b64 = b64[76:]
+	}
+	sb.WriteString(b64)
+	out := append([]byte(nil), body[:start]...)
+	out = append(out, sb.String()...)
+	return append(out, body[end:]...)
+}
