@@ -18,8 +18,8 @@
 // the handler, which releases, cancels or ignores it. Accept returns only once the
 // raw body is durable: a sink that fails (the database down) leaves the watermark at
 // the last committed page, and the next pass fetches the orders again. A pass that resumes after
-// a failed page (connectors/magento walks on from the last committed entity_id) ends
-// with the watermark where the failed pass started, so that orders below that
+// a failed page (connectors/magento's Poller walks on from the last committed entity_id)
+// ends with the watermark where the failed pass started, so that orders below that
 // entity_id saved in the meantime are swept up by the next, full pass.
 //
 // A store the hub has never polled starts Lookback before now (the configuration's

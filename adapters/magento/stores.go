@@ -95,11 +95,8 @@ func New(cfg Config, in Acceptor, cp func(store string) magentoapi.Checkpoint, l
 			e.bearer = append(e.bearer, sha256.Sum256(t))
 		}
 		var checkpoint magentoapi.Checkpoint = cp(sc.Name)
-		if checkpoint != nil {
-			if sc.Lookback > 0 {
-				checkpoint = lookback{Checkpoint: checkpoint, d: sc.Lookback}
-			}
-			checkpoint = &resumeGuard{Checkpoint: checkpoint}
+		if checkpoint != nil && sc.Lookback > 0 {
+			checkpoint = lookback{Checkpoint: checkpoint, d: sc.Lookback}
 		}
 		pc := sc.Poll
 		pc.Logger = e.log
@@ -238,39 +235,6 @@ func (l lookback) Load(ctx context.Context) (magentoapi.Watermark, error) {
 		w.UpdatedAt = time.Now().UTC().Add(-l.d).Truncate(time.Second)
 	}
 	return w, err
-}
-
-// resumeGuard keeps a pass that resumed after a cursor from moving the watermark on.
-//
-// A pass that failed part-way saved {UpdatedAt: from, EntityID: cursor}; the next one
-// resumes after the cursor and so sees only entity_ids above it. Were it to save the
-// newest updated_at it committed, an order at or below the cursor saved in Magento
-// between the failure and the resumed pass (the hub down for an hour) would fall
-// before the next pass's window and never be fetched. So a resumed pass ends by
-// saving {UpdatedAt: from}: the next pass sweeps every entity_id from there, and the
-// intake drops what it has already.
-type resumeGuard struct {
-	magentoapi.Checkpoint
-	mu      sync.Mutex
-	resumed bool
-	from    time.Time
-}
-
-func (g *resumeGuard) Load(ctx context.Context) (magentoapi.Watermark, error) {
-	w, err := g.Checkpoint.Load(ctx)
-	g.mu.Lock()
-	g.resumed, g.from = err == nil && w.EntityID > 0, w.UpdatedAt
-	g.mu.Unlock()
-	return w, err
-}
-
-func (g *resumeGuard) Save(ctx context.Context, w magentoapi.Watermark) error {
-	g.mu.Lock()
-	if w.EntityID == 0 && g.resumed && w.UpdatedAt.After(g.from) {
-		w.UpdatedAt = g.from
-	}
-	g.mu.Unlock()
-	return g.Checkpoint.Save(ctx, w)
 }
 
 // maxMeta is the longest value from Magento kept as metadata.

@@ -329,7 +329,8 @@ func TestSinkFailureKeepsWatermark(t *testing.T) {
 
 // A pass that resumes after a failed page sees only the entity_ids above the page's
 // cursor; an order below it saved in Magento while the intake was down must still
-// arrive (connectors/magento alone would move the watermark past it).
+// arrive, through the hub's own checkpoint store (connectors/magento's Poller keeps the
+// watermark where the failed pass started; the adapter adds nothing of its own).
 func TestResumedPassDoesNotSkipUpdates(t *testing.T) {
 	st := storetest.Open(t, storetest.SQLiteConfig(t))
 	sim := magentosim.Start(t, magentosim.Config{})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,61 @@ func TestRepeatedLastPage(t *testing.T) {
 	}
 	if len(page.Orders) != 0 || !page.Last || page.Repeated != 2 || page.Next != 9 {
 		t.Fatalf("page %+v", page)
+	}
+}
+
+// TestListOrdersTimeForms plays an extension or proxy that writes
+// updated_at in ISO 8601 / RFC 3339 forms: each is read, in UTC; an
+// updated_at in no accepted form is a permanent error naming the item,
+// the order, the value and what is accepted.
+func TestListOrdersTimeForms(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, Auth: AuthBearer, AccessToken: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+	forms := map[int64]struct {
+		in   string
+		want time.Time
+	}{
+		1: {"2026-11-20 18:00:00", at},
+		2: {"2026-11-20T18:00:00Z", at},
+		3: {"2026-11-20T18:00:00+00:00", at},
+		4: {"2026-11-20T18:00:00.250Z", at.Add(250 * time.Millisecond)},
+		5: {"2026-11-20T13:00:00.250000-05:00", at.Add(250 * time.Millisecond)},
+		6: {"2026-11-20T18:00:00", at},
+	}
+	var items []string
+	for id := int64(1); id <= int64(len(forms)); id++ {
+		items = append(items, fmt.Sprintf(`{"entity_id":%d,"updated_at":%q}`, id, forms[id].in))
+	}
+	body = `{"items":[` + strings.Join(items, ",") + `],"total_count":6}`
+	page, err := c.ListOrdersUpdatedSince(context.Background(), time.Time{}, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Orders) != len(forms) {
+		t.Fatalf("page %+v", page)
+	}
+	for _, o := range page.Orders {
+		if want := forms[o.EntityID].want; !o.UpdatedAt.Equal(want) || o.UpdatedAt.Location() != time.UTC {
+			t.Errorf("order %d: updated_at %q read as %v, want %v", o.EntityID, forms[o.EntityID].in, o.UpdatedAt, want)
+		}
+	}
+
+	body = `{"items":[{"entity_id":1,"updated_at":"2026-11-20 18:00:00"},{"entity_id":2,"updated_at":"20/11/2026 18:00"}],"total_count":2}`
+	_, err = c.ListOrdersUpdatedSince(context.Background(), time.Time{}, 0, 10)
+	var e *Error
+	if !errors.As(err, &e) || e.Class != Permanent {
+		t.Fatalf("error %v, want a permanent *Error", err)
+	}
+	for _, want := range []string{"items[1]", "order 2", "updated_at", `"20/11/2026 18:00"`, `"YYYY-MM-DD hh:mm:ss"`, "RFC 3339"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
+		}
 	}
 }
 
@@ -391,13 +447,111 @@ func TestPollerCrashBeforeCommit(t *testing.T) {
 		t.Fatalf("watermark %+v after a failed pass", w)
 	}
 	// The pass resumes after the committed page: the uncommitted orders
-	// are fetched again.
-	if _, err := p.Poll(context.Background()); err != nil {
+	// are fetched again. Having seen only the entity_ids above the cursor,
+	// it leaves the watermark where the failed pass started (here the
+	// start of history)…
+	st, err := p.Poll(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	exactlyOnce(t, rec.take(), ids(6, 12)...)
-	if w := cp.get(); w != (Watermark{UpdatedAt: t0}) {
-		t.Fatalf("watermark %+v", w)
+	if w := cp.get(); w != (Watermark{}) || !st.Resumed || st.Watermark != w {
+		t.Fatalf("watermark %+v, stats %+v", w, st)
+	}
+	// …and the next, full, pass moves it on.
+	st, err = p.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, rec.take(), ids(1, 12)...)
+	if w := cp.get(); w != (Watermark{UpdatedAt: t0}) || st.Resumed {
+		t.Fatalf("watermark %+v, stats %+v", w, st)
+	}
+}
+
+// TestPollerResumedPassDoesNotSkipUpdates: a pass fails part-way after
+// committing a page; while the hub is down (longer than the overlap) an
+// order below the saved cursor and one above it change in Magento. The
+// resumed pass sees only entity_ids above the cursor; the pass after it
+// must still fetch the order below, with its new updated_at.
+func TestPollerResumedPassDoesNotSkipUpdates(t *testing.T) {
+	sim := magentosim.Start(t, magentosim.Config{Seed: 5})
+	t0 := sim.Now()
+	addOrders(sim, 1, 12)
+	cp := &memCheckpoint{w: Watermark{UpdatedAt: t0.Add(-24 * time.Hour)}} // polled before
+	var (
+		mu       sync.Mutex
+		versions = map[int64][]time.Time{}
+		fail     = true
+	)
+	sink := func(_ context.Context, orders []RawOrder) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail && slices.ContainsFunc(orders, func(o RawOrder) bool { return o.EntityID == 7 }) {
+			return errors.New("store unavailable")
+		}
+		for _, o := range orders {
+			versions[o.EntityID] = append(versions[o.EntityID], o.UpdatedAt)
+		}
+		return nil
+	}
+	fetched := func(id int64, at time.Time) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.ContainsFunc(versions[id], at.Equal)
+	}
+	p, err := NewPoller(newClient(t, sim, nil), cp, sink, PollerConfig{PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	from := cp.get().UpdatedAt
+
+	// The second page (6…10) is refused: the first page's cursor is saved.
+	if _, err := p.Poll(ctx); err == nil {
+		t.Fatal("the pass did not fail")
+	}
+	if w := cp.get(); w != (Watermark{UpdatedAt: from, EntityID: 5}) {
+		t.Fatalf("watermark %+v, want the first page's cursor", w)
+	}
+
+	// The hub is down for two hours: order 3 (at or below the cursor) and
+	// order 11 (above it) change meanwhile.
+	sim.Advance(time.Hour)
+	if err := sim.UpdateOrder(3, func(o map[string]any) { o["status"] = "on_the_way" }); err != nil {
+		t.Fatal(err)
+	}
+	sim.Advance(time.Hour)
+	if err := sim.UpdateOrder(11, func(o map[string]any) { o["status"] = "on_the_way" }); err != nil {
+		t.Fatal(err)
+	}
+
+	// The resumed pass completes: 6…12, with order 11's new version, but
+	// not order 3's; the watermark stays where the failed pass started.
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	st, err := p.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Resumed || st.Orders != 7 || !fetched(11, t0.Add(2*time.Hour)) || fetched(3, t0.Add(time.Hour)) {
+		t.Fatalf("resumed pass %+v, versions %v", st, versions)
+	}
+	if w := cp.get(); w != (Watermark{UpdatedAt: from}) {
+		t.Errorf("watermark after the resumed pass %+v, want {UpdatedAt: %v}", w, from)
+	}
+
+	// The next pass sweeps every entity_id again and finds order 3.
+	st, err = p.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fetched(3, t0.Add(time.Hour)) {
+		t.Fatalf("order 3's update at %v was never fetched: %v", t0.Add(time.Hour), versions)
+	}
+	if w := cp.get(); st.Resumed || w != (Watermark{UpdatedAt: t0.Add(2 * time.Hour)}) {
+		t.Fatalf("watermark %+v after the full pass, stats %+v", w, st)
 	}
 }
 

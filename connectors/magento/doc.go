@@ -21,8 +21,11 @@
 // and drops anything at or below the cursor. A Poller pass walks the pages,
 // commits each to a Sink, and only then saves a Watermark in its
 // Checkpoint; passes start Overlap (5 minutes) before the last watermark,
-// so orders saved while a pass ran are not lost. Delivery is at least
-// once; the sink deduplicates. Trigger fetches one order at once, for a
+// so orders saved while a pass ran are not lost. A pass that fails
+// part-way saves its cursor, and the next pass resumes after it; a resumed
+// pass keeps the watermark where the failed one started, so the pass after
+// it sweeps every entity_id again and finds what changed below the cursor
+// meanwhile. Delivery is at least once; the sink deduplicates. Trigger fetches one order at once, for a
 // webhook or message-queue event.
 //
 //	p, err := magento.NewPoller(client, checkpoint, func(ctx context.Context, orders []magento.RawOrder) error {

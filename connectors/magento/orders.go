@@ -7,10 +7,15 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	transform "github.com/paklog/integration-hub/transforms/magento"
 )
 
-// TimeLayout is how Magento's REST API reads and writes times: UTC.
-const TimeLayout = "2006-01-02 15:04:05"
+// TimeLayout is how the connector writes times to Magento's REST API (the
+// updated_at filter): UTC, as Magento core reads and writes them. Times
+// read from Magento go through transforms/magento.ParseTime, which also
+// takes the ISO 8601 / RFC 3339 forms of extensions and proxies.
+const TimeLayout = transform.TimeLayout
 
 // RawOrder is one order entity as Magento served it, with the fields the
 // poller needs read out. Body goes to transforms/magento.OrderFromREST.
@@ -18,8 +23,10 @@ type RawOrder struct {
 	EntityID    int64
 	IncrementID string
 	State       string
-	UpdatedAt   time.Time
-	Body        json.RawMessage
+	// UpdatedAt is the order's updated_at in UTC (transforms/magento.ParseTime);
+	// zero when Magento sent none.
+	UpdatedAt time.Time
+	Body      json.RawMessage
 }
 
 func rawOrder(body json.RawMessage) (RawOrder, error) {
@@ -38,9 +45,9 @@ func rawOrder(body json.RawMessage) (RawOrder, error) {
 	}
 	o := RawOrder{EntityID: id, IncrementID: head.IncrementID, State: head.State, Body: body}
 	if head.UpdatedAt != "" {
-		t, err := time.Parse(TimeLayout, head.UpdatedAt)
+		t, err := transform.ParseTime(head.UpdatedAt)
 		if err != nil {
-			return RawOrder{}, fmt.Errorf("order %d: updated_at %q: %w", id, head.UpdatedAt, err)
+			return RawOrder{}, fmt.Errorf("order %d: updated_at: %w", id, err)
 		}
 		o.UpdatedAt = t
 	}

@@ -10,9 +10,12 @@ import (
 	"time"
 )
 
-// Watermark is how far polling has got. UpdatedAt is the newest updated_at
-// committed by a finished pass; EntityID is the cursor of a pass under way
-// (0 between passes): the pass resumes after it, with the same UpdatedAt.
+// Watermark is how far polling has got. UpdatedAt is where the next pass's
+// window starts (less the overlap): the newest updated_at committed by a
+// finished full pass. EntityID is the cursor of a pass that failed part-way
+// (0 between passes): the next pass resumes after it, with the same
+// UpdatedAt, and ends by saving that UpdatedAt again, not a newer one (see
+// Poller.Poll).
 type Watermark struct {
 	UpdatedAt time.Time
 	EntityID  int64
@@ -60,7 +63,8 @@ const (
 // watermark only after the sink committed. A pass that fails (Magento
 // down, the sink refusing) leaves the watermark where the last committed
 // page put it, so the orders are fetched again next time: delivery is at
-// least once.
+// least once. A pass resumed after such a failure does not advance the
+// watermark's UpdatedAt (see Poll).
 type Poller struct {
 	client *Client
 	cp     Checkpoint
@@ -79,6 +83,9 @@ type PassStats struct {
 	Pages    int
 	Orders   int
 	Repeated int
+	// Resumed is true when the pass resumed after the cursor of a pass
+	// that failed part-way, and so kept the watermark's UpdatedAt.
+	Resumed bool
 	// Watermark is the watermark saved at the end of the pass.
 	Watermark Watermark
 }
@@ -115,7 +122,16 @@ func NewPoller(client *Client, cp Checkpoint, sink Sink, cfg PollerConfig) (*Pol
 // Poll runs one pass. Within a pass every order is handed to the sink
 // once, however Magento pages; across passes the overlap hands some over
 // again. The error is the first failure; the watermark then stays at the
-// last page committed. Cancelling ctx stops the pass between requests.
+// last page committed, {UpdatedAt: from, EntityID: cursor}. Cancelling
+// ctx stops the pass between requests.
+//
+// A full pass ends by saving the newest updated_at it committed. A pass
+// that resumes after a saved cursor sees only the entity_ids above it, so
+// it ends by saving {UpdatedAt: from} instead: an order at or below the
+// cursor saved in Magento between the failure and the resumed pass (the
+// hub down for an hour, longer than the overlap) would otherwise fall
+// before the next window and never be fetched. The next, full, pass
+// sweeps every entity_id from there; the sink drops what it has already.
 func (p *Poller) Poll(ctx context.Context) (PassStats, error) {
 	p.passMu.Lock()
 	defer p.passMu.Unlock()
@@ -130,6 +146,7 @@ func (p *Poller) Poll(ctx context.Context) (PassStats, error) {
 	}
 	newest := w.UpdatedAt
 	cursor := w.EntityID
+	st.Resumed = cursor > 0
 	for {
 		page, err := p.client.ListOrdersUpdatedSince(ctx, since, cursor, p.cfg.PageSize)
 		if err != nil {
@@ -158,6 +175,11 @@ func (p *Poller) Poll(ctx context.Context) (PassStats, error) {
 		}
 	}
 	st.Watermark = Watermark{UpdatedAt: newest}
+	if st.Resumed {
+		// Only entity_ids above the cursor were seen: moving on would skip
+		// what changed below it since the failed pass.
+		st.Watermark.UpdatedAt = w.UpdatedAt
+	}
 	if err := p.cp.Save(ctx, st.Watermark); err != nil {
 		return st, fmt.Errorf("saving magento watermark: %w", err)
 	}

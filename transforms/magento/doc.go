@@ -55,7 +55,7 @@
 //	source.external_id         entity_id (int64, never rounded through float64)
 //	source.document            "sales_order"
 //	order_number               increment_id ("000000003")
-//	order_date                 created_at (UTC, "YYYY-MM-DD hh:mm:ss")
+//	order_date                 created_at, its date in UTC (see Times)
 //	customer.name              customer_firstname [middlename] lastname
 //	customer.email             customer_email
 //	customer.phone             billing_address.telephone
@@ -77,6 +77,16 @@
 //	currency                   order_currency_code
 //	notes                      customer_note
 //	attributes                 state, status
+//
+// # Times
+//
+// created_at and updated_at are read with ParseTime. Magento core writes
+// "2026-11-20 18:00:00", in UTC; extensions and Adobe Commerce SaaS or
+// GraphQL-backed proxies write ISO 8601 / RFC 3339 ("2026-11-20T18:00:00Z",
+// "2026-11-20T18:00:00+00:00", with fractional seconds). Both are
+// accepted, a time without a zone is UTC, and every time is returned in
+// UTC, so order_date is the UTC date. Anything else is a *MappingError
+// (ErrInvalidValue) naming the field, the value and the accepted forms.
 //
 // # Errors
 //

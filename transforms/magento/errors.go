@@ -16,8 +16,8 @@ var (
 	ErrMissingField = errors.New("magento translation: field missing")
 	// ErrInvalidValue: a field has the wrong JSON type or a value the
 	// canonical order cannot carry (an id that is not an int64, a price
-	// that is not a number, a time that is neither "YYYY-MM-DD hh:mm:ss"
-	// nor RFC 3339).
+	// that is not a number, a created_at or updated_at in none of the
+	// forms ParseTime accepts).
 	ErrInvalidValue = errors.New("magento translation: invalid value")
 	// ErrMissingSKU: a shippable item has no sku.
 	ErrMissingSKU = errors.New("magento translation: item without SKU")

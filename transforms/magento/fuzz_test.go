@@ -4,7 +4,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzOrderFromREST checks that no body makes OrderFromREST panic, that it
@@ -51,10 +53,44 @@ func FuzzOrderFromREST(f *testing.F) {
 				t.Fatalf("empty error in %v", err)
 			}
 		}
+		if !res.UpdatedAt.IsZero() && res.UpdatedAt.Location() != time.UTC {
+			t.Fatalf("UpdatedAt %v is not UTC", res.UpdatedAt)
+		}
 		if res.ExternalID != "" {
 			n, perr := strconv.ParseInt(res.ExternalID, 10, 64)
 			if perr != nil || strconv.FormatInt(n, 10) != res.ExternalID {
 				t.Fatalf("ExternalID %q is not a canonical int64", res.ExternalID)
+			}
+		}
+	})
+}
+
+// FuzzParseTime checks that every time ParseTime accepts is UTC, can be
+// written as JSON, and reads back the same from its RFC 3339 and Magento
+// core forms, and that every error quotes the value.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2026-11-20 18:00:00", "2026-11-20T18:00:00Z", "2026-11-20T18:00:00+00:00",
+		"2026-11-20T18:00:00.123456Z", "2026-11-20T13:00:00-0500", "2026-11-20T18:00:00", "9999-12-31T23:00:00-02:00",
+		"yesterday"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("error %q does not quote %q", err, s)
+			}
+			return
+		}
+		if got.Location() != time.UTC {
+			t.Fatalf("ParseTime(%q) = %v, not UTC", s, got)
+		}
+		if _, err := got.MarshalJSON(); err != nil {
+			t.Fatalf("ParseTime(%q) = %v: %v", s, got, err)
+		}
+		for _, form := range []string{got.Format(time.RFC3339Nano), got.Format(TimeLayout + ".999999999")} {
+			if again, err := ParseTime(form); err != nil || !again.Equal(got) {
+				t.Fatalf("ParseTime(%q) = %v; its form %q reads back as %v, %v", s, got, form, again, err)
 			}
 		}
 	})

@@ -40,6 +40,8 @@ var goldenCases = []struct {
 }{
 	{"paid", "testdata/paid.order.json", Options{}},
 	{"paid.release-statuses", "testdata/paid.order.json", Options{ReleaseStatuses: []string{"ready_to_ship"}}},
+	{"paid_iso_times", "testdata/paid_iso_times.order.json", Options{}},
+	{"paid_bad_times", "testdata/paid_bad_times.order.json", Options{}},
 	{"pending", "testdata/pending.order.json", Options{}},
 	{"pending.release-new", "testdata/pending.order.json", Options{ReleaseStates: []string{"new", "processing"}}},
 	{"canceled", "testdata/canceled.order.json", Options{}},

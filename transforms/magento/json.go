@@ -223,20 +223,54 @@ func (r *reader) array(o object, path, key string) []any {
 	}
 }
 
-// TimeLayout is how Magento's REST API writes times: UTC, no zone.
+// TimeLayout is how Magento core's REST API writes times: UTC, no zone,
+// "2026-11-20 18:00:00".
 const TimeLayout = "2006-01-02 15:04:05"
 
-// ParseTime parses a Magento time: "2017-08-21 22:22:19" (UTC, as the REST
-// API writes it) or RFC 3339 (as some webhook extensions do).
+// timeForms lists, for error messages, the times ParseTime accepts.
+const timeForms = `"YYYY-MM-DD hh:mm:ss" (Magento core, UTC) or ISO 8601 / RFC 3339 ` +
+	`"YYYY-MM-DDThh:mm:ss", each with optional fractional seconds and an optional zone ` +
+	`"Z", "±hh:mm" or "±hhmm" (UTC when none)`
+
+// timeLayouts are tried in turn by ParseTime. time.Parse takes fractional
+// seconds after "05" without a layout for them, "." or ",".
+var timeLayouts = []string{
+	TimeLayout,                  // Magento core
+	"2006-01-02T15:04:05Z07:00", // RFC 3339: "…T18:00:00Z", "…T18:00:00+00:00"
+	"2006-01-02T15:04:05",       // ISO 8601 local time: taken as UTC
+	"2006-01-02T15:04:05Z0700",  // ISO 8601 basic offset (PHP's DATE_ISO8601): "…T18:00:00+0000"
+	"2006-01-02 15:04:05Z07:00", // RFC 3339 with a space (PHP's "Y-m-d H:i:sP")
+	"2006-01-02 15:04:05Z0700",
+}
+
+// ParseTime parses a Magento time, returned in UTC:
+//
+//	2026-11-20 18:00:00              Magento core's REST API: UTC
+//	2026-11-20T18:00:00Z             RFC 3339 (extensions, Adobe Commerce
+//	2026-11-20T18:00:00+00:00        SaaS and GraphQL-backed proxies)
+//	2026-11-20T18:00:00.123456Z      fractional seconds, in any form
+//	2026-11-20T13:00:00-0500         ISO 8601 basic offset
+//	2026-11-20T18:00:00              ISO 8601 without a zone: UTC
+//
+// "T" or a space separates date and time; "t" and "z" are read as "T" and
+// "Z" (RFC 3339 allows them); surrounding white space is ignored. A time
+// whose UTC year falls outside 1 to 9999 is an error; anything else is an
+// error that quotes the value and lists the accepted forms.
 func ParseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(TimeLayout, s); err == nil {
+	v := strings.ToUpper(strings.TrimSpace(s))
+	for _, layout := range timeLayouts {
+		t, err := time.Parse(layout, v)
+		if err != nil {
+			continue
+		}
+		// An offset can push year 0 or 9999 out of what RFC 3339 (and
+		// time.Time's MarshalJSON, which the watermark uses) can write.
+		if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("parsing magento time %q: year %d in UTC is outside 1 to 9999", s, t.Year())
+		}
 		return t, nil
 	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("parsing time %q: want %q (UTC) or RFC 3339", s, TimeLayout)
-	}
-	return t.UTC(), nil
+	return time.Time{}, fmt.Errorf("parsing magento time %q: want %s", s, timeForms)
 }
 
 // time returns o[key] parsed with ParseTime; absent, null and "" are the
@@ -248,7 +282,7 @@ func (r *reader) time(o object, path, key string) time.Time {
 	}
 	t, err := ParseTime(s)
 	if err != nil {
-		r.add(join(path, key), show(s), "must be a time \"YYYY-MM-DD hh:mm:ss\" (UTC) or RFC 3339", ErrInvalidValue)
+		r.add(join(path, key), show(s), "must be a time: "+timeForms, ErrInvalidValue)
 		return time.Time{}
 	}
 	return t

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paklog/integration-hub/canonical"
 )
@@ -186,5 +188,92 @@ func TestQuantities(t *testing.T) {
 	// 5 ordered - max(1 shipped, 2 refunded) - 1 canceled = 2.
 	if q := res.Order.Lines[0].Quantity; q != 2 {
 		t.Fatalf("quantity %v, want 2", q)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+	frac := want.Add(123456 * time.Microsecond)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-11-20 18:00:00", want}, // Magento core
+		{"2026-11-20 18:00:00.123456", frac},
+		{"2026-11-20T18:00:00Z", want},
+		{"2026-11-20T18:00:00+00:00", want},
+		{"2026-11-20T18:00:00.123456Z", frac},
+		{"2026-11-20T18:00:00.123456+00:00", frac},
+		{"2026-11-20T19:00:00.123456+01:00", frac},
+		{"2026-11-20T13:00:00-05:00", want},
+		{"2026-11-20T13:00:00-0500", want}, // PHP's DATE_ISO8601
+		{"2026-11-20T18:00:00+0000", want},
+		{"2026-11-20T18:00:00", want}, // no zone: UTC
+		{"2026-11-20T18:00:00.123456", frac},
+		{"2026-11-20 18:00:00+00:00", want}, // PHP's "Y-m-d H:i:sP"
+		{"2026-11-20t18:00:00z", want},
+		{" 2026-11-20T18:00:00Z ", want},
+	} {
+		got, err := ParseTime(tc.in)
+		if err != nil || !got.Equal(tc.want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v UTC", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00", "0000-01-01 00:00:00"} {
+		if got, err := ParseTime(in); err == nil || !strings.Contains(err.Error(), "outside 1 to 9999") {
+			t.Errorf("ParseTime(%q) = %v, %v; want a year out of range", in, got, err)
+		}
+	}
+	for _, in := range []string{
+		"", "yesterday", "2026-11-20", "18:00:00", "20/11/2026 18:00", "1795716000",
+		"2026-11-20T18:00:00 UTC", "2026-11-20T18:00:00+25:00", "2026-13-01 00:00:00",
+		"2026-11-20T18:00", "2026-11-20T18:00:00Zjunk", "2026-11-20 18:00:00 +00:00",
+	} {
+		if got, err := ParseTime(in); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error", in, got)
+		} else if !strings.Contains(err.Error(), strconv.Quote(in)) || !strings.Contains(err.Error(), `"YYYY-MM-DD hh:mm:ss"`) {
+			t.Errorf("ParseTime(%q): error %q does not quote the value and the accepted forms", in, err)
+		}
+	}
+}
+
+// TestTimeVariants: updated_at and created_at in any accepted form give the
+// same Result.UpdatedAt and order_date (the UTC date); garbage is a
+// MappingError naming the field, the value and the accepted forms.
+func TestTimeVariants(t *testing.T) {
+	for _, tc := range []struct {
+		created, updated string
+		date             string
+		updatedAt        time.Time
+	}{
+		{"2026-11-20 21:14:05", "2026-11-21 08:02:17", "2026-11-20", time.Date(2026, 11, 21, 8, 2, 17, 0, time.UTC)},
+		{"2026-11-20T21:14:05Z", "2026-11-21T08:02:17+00:00", "2026-11-20", time.Date(2026, 11, 21, 8, 2, 17, 0, time.UTC)},
+		{"2026-11-21T02:14:05+05:00", "2026-11-21T03:02:17.5-05:00", "2026-11-20", time.Date(2026, 11, 21, 8, 2, 17, 5e8, time.UTC)},
+		{"2026-11-20T23:59:59.999", "", "2026-11-20", time.Date(2026, 11, 20, 23, 59, 59, 999e6, time.UTC)},
+	} {
+		doc := paidOrder(t)
+		doc["created_at"], doc["updated_at"] = tc.created, tc.updated
+		res, err := OrderFromREST(encode(t, doc), "s", Options{})
+		if err != nil {
+			t.Fatalf("%q, %q: %v", tc.created, tc.updated, err)
+		}
+		if !res.UpdatedAt.Equal(tc.updatedAt) || res.UpdatedAt.Location() != time.UTC || string(res.Order.OrderDate) != tc.date {
+			t.Errorf("%q, %q: updated %v, order_date %v; want %v, %s", tc.created, tc.updated, res.UpdatedAt, res.Order.OrderDate, tc.updatedAt, tc.date)
+		}
+	}
+
+	doc := paidOrder(t)
+	doc["created_at"], doc["updated_at"] = "2026-11-20", json.Number("1795716000")
+	_, err := OrderFromREST(encode(t, doc), "s", Options{})
+	errs := flatten(err)
+	if len(errs) != 2 {
+		t.Fatalf("errors %v, want one per time", err)
+	}
+	for i, want := range []struct{ field, value string }{{"created_at", `"2026-11-20"`}, {"updated_at", `"1795716000"`}} {
+		var me *MappingError
+		if !errors.As(errs[i], &me) || me.Field != want.field || me.Value != want.value || !errors.Is(me, ErrInvalidValue) ||
+			!strings.Contains(me.Error(), `"YYYY-MM-DD hh:mm:ss" (Magento core, UTC) or ISO 8601 / RFC 3339`) {
+			t.Errorf("error %d: %#v", i, errs[i])
+		}
 	}
 }
