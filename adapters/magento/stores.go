@@ -157,10 +157,12 @@ func (s *Stores) Run(ctx context.Context) error {
 }
 
 // IdempotencyKey is the intake key of an order version: "<entity_id>@<updated_at>",
-// updated_at in RFC 3339 UTC, such as "1042@2026-11-21T08:02:17Z". A version fetched
-// again has the same key; a newer one a new key.
+// updated_at in RFC 3339 UTC, such as "1042@2026-11-21T08:02:17Z", with its fraction
+// of a second when the source sends one ("…T08:02:17.25Z"), so that two versions saved
+// within one second are two keys. A version fetched again has the same key; a newer
+// one a new key.
 func IdempotencyKey(o magentoapi.RawOrder) string {
-	return strconv.FormatInt(o.EntityID, 10) + "@" + o.UpdatedAt.UTC().Format(time.RFC3339)
+	return strconv.FormatInt(o.EntityID, 10) + "@" + o.UpdatedAt.UTC().Format(time.RFC3339Nano)
 }
 
 // sink commits a page of orders: every order is accepted at once (the intake commits
@@ -181,7 +183,7 @@ func (s *Stores) accept(ctx context.Context, e *storeEntry, o magentoapi.RawOrde
 	key := IdempotencyKey(o)
 	md := map[string]string{
 		MetaEntityID:  strconv.FormatInt(o.EntityID, 10),
-		MetaUpdatedAt: o.UpdatedAt.UTC().Format(time.RFC3339),
+		MetaUpdatedAt: o.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		MetaStoreCode: e.code,
 	}
 	if o.IncrementID != "" {

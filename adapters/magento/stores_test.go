@@ -646,6 +646,12 @@ func TestIdempotencyKey(t *testing.T) {
 	if got := magento.IdempotencyKey(o); got != "1042@2026-11-21T08:02:17Z" {
 		t.Fatalf("key %q", got)
 	}
+	// Two versions saved within one second (a source that sends fractions) are two
+	// keys; the whole-second form above is unchanged.
+	o.UpdatedAt = o.UpdatedAt.Add(250 * time.Millisecond)
+	if got := magento.IdempotencyKey(o); got != "1042@2026-11-21T08:02:17.25Z" {
+		t.Fatalf("key with a fraction %q", got)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
