@@ -53,7 +53,12 @@
 // Without Receipt-Delivery-Option the MDN is the body of the 200 response. With
 // it, the answer is an empty 200 as soon as the payload is committed, and the MDN
 // is POSTed to the URL in the background with bounded exponential retries
-// (Config.Retry; a 4xx other than 408/429 is final). Each attempt's outcome is
+// (Config.Retry; a 4xx other than 408/429 is final). The negative MDN of a
+// refused message is POSTed there only when the message proved it came from the
+// partner (its signature verified), or the partner does not sign; otherwise it
+// is the body of the response, so that nobody can make the hub POST to a URL
+// of their choosing by claiming a partner's AS2-From. A delivery stops when its
+// lease cannot be renewed, for whatever reason, and the MDN stays pending. Each attempt's outcome is
 // recorded in the kept MDN: Status (pending, sent, failed), Attempts, LastError.
 //
 // A delivery owns its kept MDN under a lease (StoredMDN.LeaseOwner and

@@ -102,7 +102,14 @@ type Refusal struct {
 	// (unquoted where they parsed), clipped to MaxHeader.
 	From, To, MessageID string
 	// Partner is the hub's partner key when AS2-From and AS2-To resolved; "".
+	// It comes from the headers alone: anyone can claim to be a partner.
 	Partner string
+	// Authenticated is true when the message proved it came from Partner: its
+	// signature verified against one of the partner's certificates before it
+	// was refused (a later layer, the policy or the intake refused it).
+	// Decrypting proves nothing (our certificate is public), so a message that
+	// decrypts but whose signer is unknown or expired is not authenticated.
+	Authenticated bool
 	// Err is why: an *edias2.Error (its Modifier is in the MDN), an error
 	// wrapping intake.ErrConflict, or ErrTooLarge.
 	Err error
@@ -432,7 +439,7 @@ func (h *Receiver) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logg
 	}
 	// Never POST to a URL named by a sender we could not identify: that would let
 	// anyone make the hub send requests. Such senders get the MDN in the response.
-	allowAsync := msg.Partner != nil
+	allowAsync := mayPostTo(msg)
 	rf.Status, rf.Disposition, rf.MDNMessageID = http.StatusOK, m.Disposition, m.MDNMessageID
 	if h.async(msg, allowAsync) {
 		rf.AsyncURL = msg.MDN.URL
@@ -457,6 +464,7 @@ func (h *Receiver) refusal(r *http.Request, msg *edias2.Message, err error, raw 
 		}
 		if msg.Partner != nil {
 			rf.Partner = h.cfg.PartnerKey(msg.Partner)
+			rf.Authenticated = msg.Security.Signed
 		}
 	}
 	return rf
@@ -470,6 +478,15 @@ func (h *Receiver) report(r *http.Request, log *slog.Logger, rf Refusal) {
 	start := time.Now()
 	h.cfg.Refused(context.WithoutCancel(r.Context()), rf)
 	log.Debug("AS2 refusal recorded", "took", time.Since(start))
+}
+
+// mayPostTo reports whether the MDN of msg, refused, may be POSTed to the URL it
+// names: only when msg proved it came from its partner (its signature verified),
+// or the partner does not sign (accept_unsigned: then nothing can prove it, and
+// an accepted message of that partner is answered there anyway). AS2-From alone
+// proves nothing.
+func mayPostTo(msg *edias2.Message) bool {
+	return msg.Partner != nil && (msg.Security.Signed || !msg.Partner.RequireSignature)
 }
 
 // async reports whether msg's MDN goes by POST to its Receipt-Delivery-Option.
@@ -673,15 +690,19 @@ func validURL(s string) bool {
 // sendAsync POSTs j.m.Body to j.m.URL with at most j.budget attempts and, when
 // j.keep, records each outcome in the store under j.owner's lease, renewed to
 // cover each wait and the attempt after it. A delivery whose lease was lost
-// (it ran out and another receiver took the MDN over) stops.
+// (it ran out and another receiver took the MDN over), or could not be renewed
+// (the store failing: another receiver may take it over once it runs out),
+// stops; the MDN stays pending for Resume.
 func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 	m := j.m
 	log = log.With("mdn_message_id", m.MDNMessageID, "url", clip(m.URL))
 	m.Status = StatusPending
 	lost := false
-	record := func(until time.Time) {
+	var unrenewed error // why the lease could not be renewed
+	permanent := false  // the last attempt's failure is one a retry cannot fix
+	record := func(until time.Time) error {
 		if !j.keep || lost {
-			return
+			return nil
 		}
 		m.UpdatedAt = time.Now().UTC()
 		m.LeaseOwner, m.LeaseUntil = j.owner, until
@@ -696,14 +717,19 @@ func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 		case err != nil:
 			log.Error("recording the asynchronous MDN delivery failed", "status", m.Status, "error", err)
 		}
+		return err
 	}
 	op := func() error {
 		if lost {
 			return backoff.Permanent(ErrLeaseLost)
 		}
+		if unrenewed != nil {
+			return backoff.Permanent(unrenewed)
+		}
 		m.Attempts++
 		req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 		if err != nil {
+			permanent = true
 			return backoff.Permanent(fmt.Errorf("building the MDN request: %w", err))
 		}
 		req.Header = m.Header.Clone()
@@ -718,6 +744,7 @@ func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 		}
 		err = fmt.Errorf("posting the MDN: the receipt URL answered %s", resp.Status)
 		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+			permanent = true
 			return backoff.Permanent(err)
 		}
 		return err
@@ -731,7 +758,11 @@ func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 	err := backoff.RetryNotify(op, b, func(err error, wait time.Duration) {
 		m.LastError = err.Error()
 		log.Warn("asynchronous MDN delivery failed; retrying", "attempt", m.Attempts, "retry_in", wait, "error", err)
-		record(time.Now().Add(h.leaseFor(wait)))
+		if rerr := record(time.Now().Add(h.leaseFor(wait))); rerr != nil && !lost {
+			// Without a renewed lease another receiver may take the MDN over
+			// when the old one runs out: stop rather than send it twice.
+			unrenewed = fmt.Errorf("renewing the lease of the delivery: %w", rerr)
+		}
 	})
 	switch {
 	case lost:
@@ -739,6 +770,18 @@ func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 	case err == nil:
 		m.Status, m.LastError = StatusSent, ""
 		log.Info("asynchronous MDN delivered", "attempts", m.Attempts)
+	case permanent:
+		// Checked before the shutdown: a refusal stays a refusal.
+		m.Status, m.LastError = StatusFailed, err.Error()
+		log.Error("asynchronous MDN delivery failed for good", "attempts", m.Attempts, "error", err)
+	case unrenewed != nil:
+		prev := m.LastError // the attempt's failure, set before the renewal
+		m.Status = StatusPending
+		m.LastError = "stopped: " + unrenewed.Error() + "; resumed once the lease runs out"
+		if prev != "" {
+			m.LastError += "; last error: " + prev
+		}
+		log.Error("asynchronous MDN delivery stopped: its lease could not be renewed; it stays pending for Resume", "attempts", m.Attempts, "error", unrenewed)
 	case h.stop.Err() != nil:
 		prev := m.LastError
 		if !errors.Is(err, context.Canceled) {
@@ -753,7 +796,7 @@ func (h *Receiver) sendAsync(log *slog.Logger, j asyncJob) {
 		m.Status, m.LastError = StatusFailed, err.Error()
 		log.Error("asynchronous MDN delivery failed for good", "attempts", m.Attempts, "error", err)
 	}
-	record(time.Time{})
+	_ = record(time.Time{})
 }
 
 func (h *Receiver) tooLarge(w http.ResponseWriter, r *http.Request, log *slog.Logger, raw []byte) {

@@ -35,8 +35,11 @@
 // message's outcome. A receipt can be settled before Send returns: record the
 // pending status so that it does not overwrite a settled one. PendingStore.Expired
 // lists the sends whose MDN is overdue; claim each with Match before acting on it.
-// Anyone can POST to the receipt URL: a refused MDN settles nothing, but with
-// SignedMDN off an unsigned receipt is only as trustworthy as its MIC, which an
+// Anyone can POST to the receipt URL: a refused MDN settles nothing. An MDN
+// whose signature did not verify (SignedMDN off) never settles a send as
+// refused, and settles it as delivered only when its Received-Content-MIC is
+// ours (ErrUnprovenMDN otherwise; the record is looked at with Peek and left in
+// place): an unsigned receipt is only as trustworthy as its MIC, which an
 // eavesdropper can compute for an unencrypted message. Ask for signed receipts.
 //
 // # Errors and what to do next

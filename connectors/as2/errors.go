@@ -55,6 +55,13 @@ var (
 	// pending send of that partner (never sent, already settled, or expired and
 	// claimed). [permanent]
 	ErrUnknownMessage = errors.New("no pending send for this MDN")
+	// ErrUnprovenMDN: an asynchronous MDN without a verified signature (the
+	// profile accepts unsigned receipts) that would settle a send it cannot
+	// prove it answers: a negative disposition, which anyone who guesses the
+	// Message-ID could post, or a positive one whose Received-Content-MIC is
+	// not the MIC we computed. It settles nothing: the send keeps waiting, and
+	// is resent at its deadline. [permanent]
+	ErrUnprovenMDN = errors.New("unsigned MDN does not prove what it says")
 )
 
 // MDNError is a receipt in which the partner refused the message:
@@ -215,6 +222,7 @@ func classify(err error) error {
 		errors.Is(err, ErrWrongParties),
 		errors.Is(err, ErrMessageIDMismatch),
 		errors.Is(err, ErrUnknownMessage),
+		errors.Is(err, ErrUnprovenMDN),
 		errors.Is(err, edias2.ErrUnknownPartner):
 		return fault.AsPermanent(err)
 	}

@@ -34,6 +34,9 @@ type PendingStore interface {
 	// returns an error wrapping ErrUnknownMessage. It is a claim: of two
 	// concurrent calls for one record, exactly one gets it.
 	Match(ctx context.Context, partner, messageID string) (Pending, error)
+	// Peek returns the record Match would claim for partner and messageID,
+	// without claiming it, or an error wrapping ErrUnknownMessage.
+	Peek(ctx context.Context, partner, messageID string) (Pending, error)
 	// Expired returns the records whose Deadline is before now, earliest
 	// deadline first, without removing them. Settle each by claiming it with
 	// Match: ErrUnknownMessage then means its MDN arrived in the meantime.
@@ -76,6 +79,20 @@ func (s *MemoryPending) Match(ctx context.Context, partner, messageID string) (P
 		return Pending{}, fmt.Errorf("partner %q, message %s: %w", partner, messageID, ErrUnknownMessage)
 	}
 	delete(s.m, k)
+	return p, nil
+}
+
+// Peek implements PendingStore.
+func (s *MemoryPending) Peek(ctx context.Context, partner, messageID string) (Pending, error) {
+	if err := ctx.Err(); err != nil {
+		return Pending{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.m[[2]string{partner, messageID}]
+	if !ok {
+		return Pending{}, fmt.Errorf("partner %q, message %s: %w", partner, messageID, ErrUnknownMessage)
+	}
 	return p, nil
 }
 

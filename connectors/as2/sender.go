@@ -328,7 +328,10 @@ func (s *Sender) withdraw(ctx context.Context, p *Profile, messageID string) {
 //
 // The Result is nil when the MDN itself was refused: it does not parse or verify,
 // names unknown parties, is unsigned although the profile asks for signed
-// receipts, or matches no pending send (ErrUnknownMessage). Those refusals leave
+// receipts, matches no pending send (ErrUnknownMessage), or is unsigned and
+// negative, or unsigned with a Received-Content-MIC that is not ours
+// (ErrUnprovenMDN: Message-IDs can be guessed, so an unsigned MDN only
+// settles a send when it proves its recipient computed our MIC). Those refusals leave
 // the pending sends untouched, so a forged MDN settles nothing; answer the poster
 // 4xx for a permanent error and 5xx for a transient one (a failing store).
 //
@@ -337,7 +340,8 @@ func (s *Sender) withdraw(ctx context.Context, p *Profile, messageID string) {
 // (an *MDNError for a negative receipt, a *MICError for a MIC mismatch), and the
 // poster should get 200 either way.
 //
-// Cancelling ctx abandons the call before the pending record is claimed.
+// Cancelling ctx abandons the call before the pending record is claimed; the
+// claim itself, once started, finishes.
 func (s *Sender) HandleAsyncMDN(ctx context.Context, h http.Header, body io.Reader) (*Result, error) {
 	res, err := s.handleAsyncMDN(ctx, h, body)
 	return res, classify(err)
@@ -366,7 +370,28 @@ func (s *Sender) handleAsyncMDN(ctx context.Context, h http.Header, body io.Read
 	if id == "" {
 		return refuse(fmt.Errorf("%w: the MDN carries no Original-Message-ID", ErrUnknownMessage))
 	}
-	pend, err := s.cfg.Pending.Match(ctx, p.PartnerID, id)
+	if !mdn.Security.Signed {
+		// Nothing proves who sent an unsigned MDN, and Message-IDs are not
+		// secret: it may only settle a send as delivered, and only when it
+		// carries the MIC we computed, which only the message's recipient knows.
+		// A negative one is left for the deadline (a resend) to settle.
+		if !mdn.Disposition.OK() {
+			return refuse(fmt.Errorf("%w: partner %q sent an unsigned MDN %q for %s; a refusal without a signature is not trusted, the message stays awaiting its receipt and is resent at its deadline",
+				ErrUnprovenMDN, p.PartnerID, mdn.Disposition.String(), id))
+		}
+		peek, err := s.cfg.Pending.Peek(ctx, p.PartnerID, id)
+		if err != nil {
+			return refuse(fmt.Errorf("matching the MDN to a send: %w", err))
+		}
+		if mdn.MIC.IsZero() || !mdn.MIC.Equal(peek.MIC) {
+			return refuse(fmt.Errorf("%w: partner %q sent an unsigned MDN for %s whose Received-Content-MIC %s is not ours (%s); the message stays awaiting its receipt",
+				ErrUnprovenMDN, p.PartnerID, id, mdn.MIC, peek.MIC))
+		}
+	}
+	// The claim is not abandoned when the poster hangs up: a claim whose
+	// answer is lost would leave the send unsettled and the poster's retry
+	// unmatched.
+	pend, err := s.cfg.Pending.Match(context.WithoutCancel(ctx), p.PartnerID, id)
 	if err != nil {
 		return refuse(fmt.Errorf("matching the MDN to a send: %w", err))
 	}

@@ -25,10 +25,12 @@ type AS2 struct {
 	MaxBody       Size     `yaml:"max_body"`       // larger messages get 413; default 64MiB
 	ExpiryWarning Duration `yaml:"expiry_warning"` // /readyz warns this long before a certificate expires; default 720h
 	// RefusedBodyMax is how much of a refused message's body the DLQ keeps when
-	// its sender was not recognised (unknown AS2-From, or an AS2-To that is not
-	// ours): anyone can post those, so they must not fill the DLQ. A body that
-	// fits is kept whole and can be replayed once the partner is configured; a
-	// longer one keeps only this prefix and is not replayable. Default 64KiB;
+	// the message did not prove its sender (no signature of a configured
+	// partner verified: an unknown AS2-From, an AS2-To that is not ours, or a
+	// partner's AS2 id with a signature that did not verify): anyone can post
+	// those, so they must not fill the DLQ. A body that fits is kept whole and
+	// can be replayed once the partner (or its new certificate) is configured;
+	// a longer one keeps only this prefix and is not replayable. Default 64KiB;
 	// 1KiB up to max_body.
 	RefusedBodyMax Size `yaml:"refused_body_max"`
 	// ReceiptURL is the hub's POST /as2 as partners reach it (e.g.
@@ -62,8 +64,21 @@ type AS2Partner struct {
 	Timeout           Duration `yaml:"timeout"` // one send and its synchronous MDN; default 60s
 	// AsyncMDNTimeout is how long an asynchronous MDN is awaited before the
 	// message is resent under the same Message-ID (and, once the delivery's
-	// attempts are used up, parked in the DLQ); default 1h, at least 1s.
+	// attempts are used up, parked in the DLQ); default 1h, at least 1s, and at
+	// least timeout (the send that asks for it may take that long).
 	AsyncMDNTimeout Duration `yaml:"async_mdn_timeout"`
+}
+
+// DefaultAS2Timeout is partners[].as2.timeout when unset (connectors/as2
+// DefaultTimeout).
+const DefaultAS2Timeout = 60 * time.Second
+
+// SendTimeout is how long one send and its synchronous MDN may take.
+func (p AS2Partner) SendTimeout() time.Duration {
+	if p.Timeout == 0 {
+		return DefaultAS2Timeout
+	}
+	return p.Timeout.Std()
 }
 
 // DefaultAS2AsyncMDNTimeout is partners[].as2.async_mdn_timeout when unset.
@@ -286,6 +301,16 @@ func (c Config) validateAS2(v *validator) {
 			} else {
 				v.durRange(field+".async_mdn_timeout", a.AsyncMDNTimeout, Duration(time.Second), Duration(30*24*time.Hour))
 			}
+		}
+		if send := a.SendTimeout(); a.MDN == "async" && a.MDNWait() < send {
+			// The MDN would be overdue before the POST that asks for it ends.
+			f, what := field+".async_mdn_timeout", fmt.Sprintf("is %s", a.MDNWait())
+			if a.AsyncMDNTimeout == 0 {
+				f, what = field+".timeout", fmt.Sprintf("is %s, longer than async_mdn_timeout (default %s)", send, a.MDNWait())
+			} else {
+				what += fmt.Sprintf(", shorter than the send timeout %s (%s.timeout, default %s)", send, field, DefaultAS2Timeout)
+			}
+			v.add(f, what+": an asynchronous MDN must be awaited at least as long as the send that asks for it may take; raise async_mdn_timeout or lower timeout")
 		}
 		if p.Outbound.Via == ViaAS2 {
 			if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -44,6 +44,12 @@ func TestAS2AsyncMDNConfig(t *testing.T) {
 			[]string{`hub.yaml:10: partners[0].as2.async_mdn_timeout: is set but mdn is "sync"`}},
 		{"timeout too short", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      async_mdn_timeout: 10ms\n"),
 			[]string{`hub.yaml:11: partners[0].as2.async_mdn_timeout: must be between 1s and 720h`}},
+		{"async MDN awaited less than the send may take", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      async_mdn_timeout: 30s\n"),
+			[]string{`hub.yaml:11: partners[0].as2.async_mdn_timeout: is 30s, shorter than the send timeout 1m0s (partners[0].as2.timeout, default 1m0s)`}},
+		{"async MDN awaited less than a shorter send timeout", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      timeout: 10s\n      async_mdn_timeout: 5s\n"),
+			[]string{`hub.yaml:12: partners[0].as2.async_mdn_timeout: is 5s, shorter than the send timeout 10s`}},
+		{"send timeout over the default wait", base("  receipt_url: https://as2.paklog.example/as2\n", "async", "      timeout: 2h\n"),
+			[]string{`hub.yaml:11: partners[0].as2.timeout: is 2h0m0s, longer than async_mdn_timeout (default 1h0m0s)`}},
 		{"unknown mode", base("", "later", ""),
 			[]string{`hub.yaml:9: partners[0].as2.mdn: must be "sync", "async" or "none"`}},
 	} {

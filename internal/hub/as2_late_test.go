@@ -27,7 +27,7 @@ func TestAS2LateMDNAfterParking(t *testing.T) {
 
 func lateMDNAfterParking(t *testing.T, pg bool) {
 	h := startAS2Hub(t, "async", func(c *config.Config) {
-		c.Partners[0].AS2.AsyncMDNTimeout = config.Duration(time.Second)
+		c.Partners[0].AS2.AsyncMDNTimeout, c.Partners[0].AS2.Timeout = config.Duration(time.Second), config.Duration(time.Second)
 		if pg {
 			onPostgresAS2(t, c)
 		}

@@ -107,6 +107,16 @@ func (r *receiptURL) list() []receipt {
 // asking for a signed asynchronous MDN at r; the hub answers an empty 200.
 func (r *receiptURL) sendAsking(t *testing.T, hubAddr string, ours, signer as2sim.Identity, id string) *connas2.Result {
 	t.Helper()
+	res, err := r.send(t, hubAddr, ours, signer, id)
+	if err != nil || res.Status != connas2.StatusPendingMDN {
+		t.Fatalf("sending the 850 asking for an asynchronous MDN: %+v, %v", res, err)
+	}
+	return res
+}
+
+// send sends the 850 to the hub as signer, asking for an asynchronous MDN at r.
+func (r *receiptURL) send(t *testing.T, hubAddr string, ours, signer as2sim.Identity, id string) (*connas2.Result, error) {
+	t.Helper()
 	s, err := connas2.New(connas2.Config{Pending: connas2.NewMemoryPending(), Profiles: func(context.Context, string, string) (*connas2.Profile, error) {
 		return nil, edias2.ErrUnknownPartner
 	}})
@@ -117,10 +127,7 @@ func (r *receiptURL) sendAsking(t *testing.T, hubAddr string, ours, signer as2si
 		Keys: []edias2.KeyPair{signer.KeyPair()}, EncryptCerts: []*x509.Certificate{ours.Cert}, SigningCerts: []*x509.Certificate{ours.Cert},
 		MDN: edias2.MDNAsync, ReceiptURL: r.URL(), SignedMDN: true},
 		connas2.Message{Payload: read850(t), ContentType: "application/edi-x12", FileName: "po.edi", MessageID: id})
-	if err != nil || res.Status != connas2.StatusPendingMDN {
-		t.Fatalf("sending the 850 asking for an asynchronous MDN: %+v, %v", res, err)
-	}
-	return res
+	return res, err
 }
 
 // keptMDN is the as2_mdns row of what acme sent under id.
@@ -267,8 +274,9 @@ func storeConfig(t *testing.T, cfg config.Config) store.Config {
 }
 
 // A partner signs with a certificate the hub does not know yet and asks for an
-// asynchronous MDN: the negative MDN goes to its receipt URL and the message is
-// parked. Once the certificate is added and the hub restarted, the replay
+// asynchronous MDN: nothing proves the message is the partner's, so the negative
+// MDN comes in the response (the hub POSTs nothing to a URL an unproven sender
+// names) and the message is parked. Once the certificate is added and the hub restarted, the replay
 // commits exactly one order, and the positive MDN is POSTed to the original
 // Receipt-Delivery-Option once, after the commit; the record says sent.
 func TestAS2RefusalReplayAsyncMDN(t *testing.T) {
@@ -285,14 +293,17 @@ func TestAS2RefusalReplayAsyncMDN(t *testing.T) {
 	rcpt := newReceiptURL(t, ours, tc.signer.ID)
 	rcpt.up(t)
 	const id = "<renewed-async-1@acme>"
-	sent := rcpt.sendAsking(t, h.Server.Addr(), ours, tc.signer, id)
-	eventually(t, "the negative MDN at the receipt URL", 10*time.Second, func() bool { return len(rcpt.list()) == 1 })
-	if r := rcpt.list()[0]; r.err != nil || r.mdn.Disposition.Modifier != edias2.AuthenticationFailed || r.mdn.OriginalMessageID != id {
-		t.Fatalf("first MDN: %+v", r)
+	sent, err := rcpt.send(t, h.Server.Addr(), ours, tc.signer, id)
+	var mdnErr *connas2.MDNError
+	if !errors.As(err, &mdnErr) || sent == nil || sent.Disposition.Modifier != edias2.AuthenticationFailed || sent.Receipt.OriginalMessageID != id {
+		t.Fatalf("first send: %+v, %v; want the authentication-failed MDN in the response", sent, err)
 	}
 	e := refusalEntry(t, h.Hub)
-	if got := e.Metadata[partners.MetaAS2MDNDelivery]; got != "async "+rcpt.URL() {
-		t.Fatalf("entry's MDN delivery %q", got)
+	if got := e.Metadata[partners.MetaAS2MDNDelivery]; got != "sync" {
+		t.Fatalf("entry's MDN delivery %q, want sync", got)
+	}
+	if n := len(rcpt.list()); n != 0 {
+		t.Fatalf("the receipt URL got %d MDNs before the replay, want none", n)
 	}
 	if _, ok := keptMDNOf(t, h.Store, id); ok {
 		t.Fatal("a negative MDN was kept")
@@ -317,10 +328,10 @@ func TestAS2RefusalReplayAsyncMDN(t *testing.T) {
 		t.Errorf("a resume after the delivery started %d (%v)", n, err)
 	}
 	got := rcpt.list()
-	if len(got) != 2 {
-		t.Fatalf("the receipt URL got %d MDNs, want the negative and one positive", len(got))
+	if len(got) != 1 {
+		t.Fatalf("the receipt URL got %d MDNs, want one positive", len(got))
 	}
-	pos := got[1]
+	pos := got[0]
 	if pos.err != nil || !pos.mdn.Disposition.OK() || pos.mdn.OriginalMessageID != id || pos.mdn.CheckMIC(sent.MIC) != nil {
 		t.Fatalf("replayed MDN: %+v (MIC check %v)", pos, pos.mdn.CheckMIC(sent.MIC))
 	}
@@ -341,7 +352,9 @@ func TestAS2RefusalReplayAsyncMDN(t *testing.T) {
 // Anyone can POST as an unknown sender: its refused message is parked with at
 // most as2.refused_body_max (64KiB) of the body, not as2.max_body, and such an
 // entry is not replayable, saying why; replaying it reopens it with that reason.
-// A recognised partner's refused message of the same size is kept whole.
+// The same goes for a message that only claims a partner's AS2 id (nothing in it
+// verified as signed by acme): it is capped too, and such refusals of one kind
+// count on one entry, however many Message-IDs they use.
 func TestAS2UnknownSenderBodyCapped(t *testing.T) {
 	ours, theirs := as2Identities(t)
 	dir := t.TempDir()
@@ -370,17 +383,28 @@ func TestAS2UnknownSenderBodyCapped(t *testing.T) {
 		}
 	}
 	post("STRANGER-AS2", "<big-1@stranger>")
+	// Anyone can claim acme's AS2 id: garbage posted as acme proves nothing
+	// either, and more of it, under new Message-IDs, counts on the same entry.
 	post(theirs.ID, "<big-1@acme>")
+	post(theirs.ID, "<big-2@acme>")
+	post(theirs.ID, "<big-3@acme>")
 	ctx := context.Background()
 	var es []dlq.Entry
-	eventually(t, "both refusals parked", 10*time.Second, func() bool {
+	eventually(t, "the refusals parked", 10*time.Second, func() bool {
 		var err error
 		es, err = h.DLQ.List(ctx, dlq.Filter{Handler: partners.HandlerAS2Receive})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(es) == 2
+		n := 0
+		for _, e := range es {
+			n += e.TimesFailed
+		}
+		return n == 4
 	})
+	if len(es) != 2 {
+		t.Fatalf("%d DLQ entries; want 2 (the stranger's, and one for everything posted as acme)", len(es))
+	}
 	byID := map[string]dlq.Entry{}
 	for _, e := range es {
 		full, err := h.DLQ.Get(ctx, e.ID)
@@ -401,8 +425,12 @@ func TestAS2UnknownSenderBodyCapped(t *testing.T) {
 	if !strings.Contains(stranger.Reason, "ask it to resend the message") || !strings.Contains(stranger.Reason, "cannot be replayed") {
 		t.Errorf("the stranger's reason:\n%s", stranger.Reason)
 	}
-	if !bytes.HasSuffix(acme.Payload, append([]byte("\r\n\r\n"), big...)) || acme.Metadata[partners.MetaAS2Replayable] != "yes" || acme.Metadata[router.MetaPartner] != "acme" {
-		t.Errorf("acme's entry: %d bytes, metadata %v; want the whole body, replayable", len(acme.Payload), acme.Metadata)
+	if !bytes.HasSuffix(acme.Payload, append([]byte("\r\n\r\n"), big[:64<<10]...)) || len(acme.Payload) > 64<<10+1024 || acme.Metadata[router.MetaPartner] != "acme" ||
+		!strings.HasPrefix(acme.Metadata[partners.MetaAS2Replayable], "no: the message did not prove it came from partner acme (no signature of theirs verified), so only the first 65536 of its 204800 bytes were kept") {
+		t.Errorf("acme's entry: %d bytes, metadata %v; want the first 64KiB, not replayable", len(acme.Payload), acme.Metadata)
+	}
+	if acme.TimesFailed != 3 || !strings.Contains(acme.Reason, "counts on this one entry") {
+		t.Errorf("acme's entry counts %d refusals; want 3. Reason:\n%s", acme.TimesFailed, acme.Reason)
 	}
 
 	if _, err := h.DLQ.Replay(ctx, stranger.ID, false); err != nil {

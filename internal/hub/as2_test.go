@@ -362,7 +362,9 @@ func TestAS2AsyncMDN(t *testing.T) {
 // the same Message-ID (the partner keeps it once), and when the delivery's attempts
 // are used up it is parked in the DLQ with the reason.
 func TestAS2AsyncMDNNeverArrives(t *testing.T) {
-	h := startAS2Hub(t, "async", func(c *config.Config) { c.Partners[0].AS2.AsyncMDNTimeout = config.Duration(time.Second) }, 2)
+	h := startAS2Hub(t, "async", func(c *config.Config) {
+		c.Partners[0].AS2.AsyncMDNTimeout, c.Partners[0].AS2.Timeout = config.Duration(time.Second), config.Duration(time.Second)
+	}, 2)
 	h.partner.SetMDNMode(as2sim.MDNDrop)
 	if _, err := h.partner.Send(context.Background(), read850(t), "po-1001.edi"); err != nil {
 		t.Fatalf("sending the 850: %v", err)
@@ -398,6 +400,15 @@ func TestAS2AsyncMDNNeverArrives(t *testing.T) {
 	}
 	if n := pendingCount(t, h.Hub); n != 0 {
 		t.Errorf("as2_pending holds %d, want 0", n)
+	}
+	// The Message-ID cannot be guessed from the file name: a random part, kept
+	// with the delivery, so that the resend above reused it.
+	var mid string
+	if err := h.Store.ReadDB().QueryRow(`SELECT message_id FROM as2_sent WHERE partner = 'acme'`).Scan(&mid); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^<997_[0-9]+\.edi\.acme\.[0-9a-f]{24}@`).MatchString(mid) {
+		t.Errorf("Message-ID %s; want the file name, the partner and 24 random hex digits", mid)
 	}
 }
 

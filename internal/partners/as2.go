@@ -2,8 +2,10 @@ package partners
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,16 +198,20 @@ type as2Target struct {
 
 func (t as2Target) Via() string { return config.ViaAS2 }
 
-// Put sends the file and keeps the MDN. The Message-ID is derived from the file
-// name (unique per partner: it carries the interchange control number), so a retry
-// or a DLQ replay resends under the same Message-ID and the partner answers with its
-// original receipt instead of taking the file twice.
+// Put sends the file and keeps the MDN. The Message-ID names the file and the
+// partner and carries a random part, so that nobody can guess it and post a
+// receipt for it; it is kept in as2_sent with the delivery it carries, so a retry
+// or a DLQ replay of the delivery resends under the same Message-ID and the
+// partner answers with its original receipt instead of taking the file twice.
 func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
 		return "", err
 	}
-	mid := fmt.Sprintf("<%s.%s@%s>", strings.ReplaceAll(name, " ", "_"), t.p.name, t.a.identity.ID)
+	mid, err := t.messageID(ctx, name)
+	if err != nil {
+		return "", fault.AsTransient(err)
+	}
 	ct := "application/octet-stream"
 	if strings.HasPrefix(string(data), "ISA") {
 		ct = "application/edi-x12"
@@ -214,7 +220,7 @@ func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, e
 	// come back before Send returns, and settles the delivery it names.
 	if _, err := t.a.store.DB().ExecContext(ctx, t.a.store.Rebind(`INSERT INTO as2_sent (message_id, partner, name, mic, status, disposition, sent_at, delivery_id)
 		VALUES (?, ?, ?, '', ?, '', ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, sent_at = excluded.sent_at,
-		delivery_id = excluded.delivery_id`), mid, t.p.name, name, sentSending, store.Now(), deliveryID(ctx)); err != nil {
+		delivery_id = excluded.delivery_id, mdn_overdue = FALSE`), mid, t.p.name, name, sentSending, store.Now(), deliveryID(ctx)); err != nil {
 		return "", fault.AsTransient(fmt.Errorf("recording AS2 message %s before sending it: %w", mid, err))
 	}
 	res, err := t.a.Sender.Send(ctx, t.p.profile, connas2.Message{Payload: data, ContentType: ct, FileName: name, MessageID: mid})
@@ -239,6 +245,25 @@ func (t as2Target) Put(ctx context.Context, name string, r io.Reader) (string, e
 		return "", &AwaitingReceipt{Remote: remote, Deadline: t.a.now().Add(t.p.profile.AsyncMDNTimeout)}
 	}
 	return remote, nil
+}
+
+// messageID is the Message-ID of the delivery Put works on: the one it was
+// first sent under (as2_sent.delivery_id), or a new one for a first send.
+func (t as2Target) messageID(ctx context.Context, name string) (string, error) {
+	if id := deliveryID(ctx); id != "" {
+		var mid string
+		err := t.a.store.DB().QueryRowContext(ctx, t.a.store.Rebind(`SELECT message_id FROM as2_sent WHERE delivery_id = ? AND partner = ?
+			ORDER BY sent_at LIMIT 1`), id, t.p.name).Scan(&mid)
+		switch {
+		case err == nil:
+			return mid, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("reading the Message-ID delivery %s was sent under: %w", id, err)
+		}
+	}
+	var nonce [12]byte
+	_, _ = crand.Read(nonce[:])
+	return fmt.Sprintf("<%s.%s.%s@%s>", strings.ReplaceAll(name, " ", "_"), t.p.name, hex.EncodeToString(nonce[:]), t.a.identity.ID), nil
 }
 
 // sentSending is the as2_sent status of a message being sent.

@@ -2,6 +2,7 @@ package partners
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -73,9 +74,12 @@ func (a *AS2) Run(ctx context.Context) {
 }
 
 // Sweep settles the sends whose asynchronous MDN is overdue: each is claimed (an
-// MDN that arrived in the meantime wins), marked in as2_sent, and its delivery is
-// resent under the same Message-ID or, with its attempts used up, parked in the DLQ
-// with the reason.
+// MDN that arrived in the meantime wins), and its delivery is resent under the
+// same Message-ID or, with its attempts used up, parked in the DLQ with the
+// reason; as2_sent then marks the message overdue (a late MDN may still settle
+// it). A delivery whose send is still under way (its POST outlasting
+// async_mdn_timeout) keeps its claim, put back with a later deadline; a claim
+// that could not be settled is put back as it was.
 func (a *AS2) Sweep(ctx context.Context) error {
 	due, err := a.pending.Expired(ctx, a.now())
 	if err != nil {
@@ -83,26 +87,65 @@ func (a *AS2) Sweep(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range due {
-		// Only the pending record is claimed here, never a send given up on before.
-		if _, err := (PendingStore{Store: a.store}).Match(ctx, p.Partner, p.MessageID); err != nil {
+		// Only the pending record is claimed here, never a send given up on
+		// before. The claim and what follows finish even if ctx ends.
+		if _, err := (PendingStore{Store: a.store}).Match(context.WithoutCancel(ctx), p.Partner, p.MessageID); err != nil {
 			if !errors.Is(err, connas2.ErrUnknownMessage) {
 				errs = append(errs, err)
 			}
 			continue // the MDN came in the meantime
 		}
-		cause := fault.AsTransient(fmt.Errorf("%w: partner %q sent no MDN for AS2 message %s within %s (partners[].as2.async_mdn_timeout); it is resent under the same Message-ID. If this repeats, check that the partner can reach as2.receipt_url and sends its receipts there",
-			ErrMDNOverdue, p.Partner, p.MessageID, p.Deadline.Sub(p.SentAt).Round(time.Millisecond)))
-		if err := a.settleSent(ctx, p.MessageID, statusOf("", cause), "", nil, nil, func(deliveryID string) error {
-			if a.delivery == nil || deliveryID == "" {
-				return nil
-			}
-			return a.delivery.Overdue(ctx, deliveryID, cause)
-		}); err != nil {
+		if err := a.overdue(context.WithoutCancel(ctx), p); err != nil {
 			// Put the claim back, so that the next sweep (or the MDN) settles it.
-			errs = append(errs, err, a.pending.Save(context.WithoutCancel(ctx), p))
+			errs = append(errs, err, a.pending.restore(context.WithoutCancel(ctx), p))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// overdue settles p, claimed by the sweep: see Sweep.
+func (a *AS2) overdue(ctx context.Context, p connas2.Pending) error {
+	cause := fault.AsTransient(fmt.Errorf("%w: partner %q sent no MDN for AS2 message %s within %s (partners[].as2.async_mdn_timeout); it is resent under the same Message-ID. If this repeats, check that the partner can reach as2.receipt_url and sends its receipts there",
+		ErrMDNOverdue, p.Partner, p.MessageID, p.Deadline.Sub(p.SentAt).Round(time.Millisecond)))
+	var deliveryID string
+	err := a.store.DB().QueryRowContext(ctx, a.store.Rebind(`SELECT delivery_id FROM as2_sent WHERE message_id = ?`), p.MessageID).Scan(&deliveryID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading the send of AS2 message %s: %w", p.MessageID, err)
+	}
+	if a.delivery != nil && deliveryID != "" {
+		err := a.delivery.Overdue(ctx, deliveryID, cause)
+		switch {
+		case errors.Is(err, ErrNotAwaiting):
+			state, serr := a.delivery.state(ctx, deliveryID)
+			if serr != nil {
+				return serr
+			}
+			if state == StateWorking {
+				// Put has not returned yet (or a worker is resending it): the
+				// receipt may still come, and if not, the next sweep after the
+				// send's own timeout settles it.
+				wait := a.sweep
+				if ap, ok := a.byAS2ID[p.Partner]; ok {
+					wait = max(wait, cmp.Or(ap.profile.Timeout, time.Minute))
+				}
+				p.Deadline = a.now().Add(wait)
+				a.log.Warn("asynchronous MDN overdue while the message is still being sent; waiting for the send to finish",
+					"partner", p.Partner, "message_id", p.MessageID, "delivery_id", deliveryID, "until", p.Deadline)
+				return a.pending.restore(ctx, p)
+			}
+			// Settled by its receipt, parked, or a resend scheduled (which
+			// records a new claim when it sends).
+		case err != nil:
+			return fmt.Errorf("settling the delivery of AS2 message %s: %w", p.MessageID, err)
+		}
+	}
+	// A resend that started meanwhile ("sending") is not marked: it is no longer
+	// given up on.
+	if _, err := a.store.DB().ExecContext(ctx, a.store.Rebind(`UPDATE as2_sent SET status = ?, mdn_overdue = TRUE WHERE message_id = ? AND status <> ?`),
+		statusOf("", cause), p.MessageID, sentSending); err != nil {
+		return fmt.Errorf("recording the overdue receipt of AS2 message %s: %w", p.MessageID, err)
+	}
+	return nil
 }
 
 // settleSent records the outcome of the message in as2_sent and hands its

@@ -49,8 +49,8 @@ func (s PendingStore) Save(ctx context.Context, p connas2.Pending) error {
 //
 // With Names set, a message that is no longer awaiting its MDN because the hub
 // gave up on it — the sweep found the MDN overdue, and the delivery was parked
-// with its attempts used up (as2_sent status "failed: asynchronous MDN overdue…",
-// the MIC kept) — matches too, once (the status is claimed with an UPDATE): a
+// with its attempts used up (as2_sent.mdn_overdue, the MIC kept) — matches too,
+// once (the flag is cleared with an UPDATE that claims it): a
 // late MDN that verifies against that MIC is still the partner's proof of
 // receipt, and settles the parked delivery.
 func (s PendingStore) Match(ctx context.Context, partner, messageID string) (connas2.Pending, error) {
@@ -60,8 +60,8 @@ func (s PendingStore) Match(ctx context.Context, partner, messageID string) (con
 		RETURNING mic, sent_at, deadline`), partner, messageID).Scan(&mic, &p.SentAt, &p.Deadline)
 	if errors.Is(err, sql.ErrNoRows) && s.Names != nil {
 		if name, ok := s.Names(partner); ok {
-			err = s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`UPDATE as2_sent SET status = ? WHERE message_id = ? AND partner = ? AND mic <> ''
-				AND status LIKE ? RETURNING mic, sent_at`), sentLateMDN, messageID, name, "failed: "+ErrMDNOverdue.Error()+"%").Scan(&mic, &p.SentAt)
+			err = s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`UPDATE as2_sent SET status = ?, mdn_overdue = FALSE WHERE message_id = ? AND partner = ? AND mic <> ''
+				AND mdn_overdue RETURNING mic, sent_at`), sentLateMDN, messageID, name).Scan(&mic, &p.SentAt)
 			p.Deadline = p.SentAt
 		}
 	}
@@ -72,6 +72,41 @@ func (s PendingStore) Match(ctx context.Context, partner, messageID string) (con
 		return connas2.Pending{}, fmt.Errorf("claiming AS2 message %s to %q: %w", messageID, partner, err)
 	}
 	return p, pendingMIC(&p, mic)
+}
+
+// Peek implements connectors/as2.PendingStore: the record Match would claim,
+// unclaimed.
+func (s PendingStore) Peek(ctx context.Context, partner, messageID string) (connas2.Pending, error) {
+	p := connas2.Pending{Partner: partner, MessageID: messageID}
+	var mic string
+	err := s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`SELECT mic, sent_at, deadline FROM as2_pending WHERE partner = ? AND message_id = ?`),
+		partner, messageID).Scan(&mic, &p.SentAt, &p.Deadline)
+	if errors.Is(err, sql.ErrNoRows) && s.Names != nil {
+		if name, ok := s.Names(partner); ok {
+			err = s.Store.DB().QueryRowContext(ctx, s.Store.Rebind(`SELECT mic, sent_at FROM as2_sent WHERE message_id = ? AND partner = ? AND mic <> ''
+				AND mdn_overdue`), messageID, name).Scan(&mic, &p.SentAt)
+			p.Deadline = p.SentAt
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return connas2.Pending{}, fmt.Errorf("partner %q, message %s: %w", partner, messageID, connas2.ErrUnknownMessage)
+	}
+	if err != nil {
+		return connas2.Pending{}, fmt.Errorf("reading AS2 message %s to %q: %w", messageID, partner, err)
+	}
+	return p, pendingMIC(&p, mic)
+}
+
+// restore puts back the record of a send whose claim must be undone, unless a
+// resend has recorded a newer one meanwhile.
+func (s PendingStore) restore(ctx context.Context, p connas2.Pending) error {
+	_, err := s.Store.DB().ExecContext(ctx, s.Store.Rebind(`INSERT INTO as2_pending (partner, message_id, mic, sent_at, deadline)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner, message_id) DO NOTHING`),
+		p.Partner, p.MessageID, p.MIC.String(), pendingTime(p.SentAt), pendingTime(p.Deadline))
+	if err != nil {
+		return fmt.Errorf("putting back AS2 message %s to %q as awaiting its MDN: %w", p.MessageID, p.Partner, err)
+	}
+	return nil
 }
 
 // Expired implements connectors/as2.PendingStore.

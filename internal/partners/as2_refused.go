@@ -44,15 +44,28 @@ import (
 // synchronous MDN any more; the partner gets the kept MDN when it resends the
 // Message-ID). If it is refused again, the entry reopens with the new reason.
 //
-// A sender the receiver did not recognise (unknown AS2-From, an AS2-To that is
-// not ours, or a message refused before its headers were read: 413) may be
-// anyone, so its entry keeps at most as2.refused_body_max bytes of the body
-// (64KiB by default) instead of up to as2.max_body: one stranger cannot fill the
-// DLQ. A body that fits is kept whole and stays replayable (the flow for a new
-// partner: configure it, restart, replay); a longer one keeps its prefix for
-// inspection only. Entries whose body was not kept whole (over either cap) are
-// parked as not replayable (metadata as2_replayable "no: why"): their replay
-// reopens them saying so.
+// Nothing but a verified signature proves who sent a message: AS2-From is a
+// header, and our certificate, to which anyone can encrypt, is public. So an
+// entry keeps the whole body (up to as2.max_body) only when the message's
+// signature verified against one of the partner's certificates before it was
+// refused (a later layer, the partner's policy or a reused Message-ID refused
+// it). Every other refusal — an unknown AS2-From, an AS2-To that is not ours, a
+// 413, and a message claiming a configured partner whose signature did not
+// verify, including one signed with a certificate we do not know (a partner's
+// rollover looks like a forgery) — keeps at most as2.refused_body_max bytes of
+// the body (64KiB by default). A body that fits is kept whole and stays
+// replayable (the flow for a new partner or a new partner certificate:
+// configure it, restart, replay); a longer one keeps its prefix for inspection
+// only. Entries whose body was not kept whole (over either cap) are parked as
+// not replayable (metadata as2_replayable "no: why"): their replay reopens them
+// saying so.
+//
+// Unproven refusals claiming a configured partner share one entry per partner,
+// kind of refusal (the MDN modifier, or unknown signer, reused Message-ID, 413)
+// and hour: the first such request of the hour is kept, and each further one
+// counts on the entry (times failed, reason updated), so forged messages cannot
+// add entries without bound. Authenticated refusals, and those of unknown
+// senders, get one entry per distinct request.
 // Signatures are checked at the time of the replay, so a message signed with a
 // certificate that has since expired stays refused.
 const HandlerAS2Receive = "as2.receive"
@@ -96,25 +109,29 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 	if rf.Truncated {
 		replayable = "no: the body went over as2.max_body and was not kept whole"
 	}
-	var partial string
-	if rf.Partner == "" && int64(len(body)) > a.refusedMax {
-		// Anyone can post as an unknown sender: keep a prefix to look at, not the
-		// whole body.
-		body = body[:a.refusedMax]
-		received := fmt.Sprintf("%d", len(rf.Body))
-		if rf.Truncated {
-			received = "over " + received
-		}
-		partial = fmt.Sprintf("the sender was not recognised, so only the first %d of its %s bytes were kept (as2.refused_body_max)", a.refusedMax, received)
-		replayable = "no: " + partial
-	}
-	payload := encodeRequest(rf.Header, body)
 	partner := rf.Partner
 	if partner == "" {
 		if p, ok := a.byAS2ID[rf.From]; ok {
 			partner = p.name
 		}
 	}
+	var partial string
+	if !rf.Authenticated && int64(len(body)) > a.refusedMax {
+		// Anyone can post as an unknown sender, or claim a partner's AS2 id: keep
+		// a prefix to look at, not the whole body.
+		body = body[:a.refusedMax]
+		received := fmt.Sprintf("%d", len(rf.Body))
+		if rf.Truncated {
+			received = "over " + received
+		}
+		who := "the sender was not recognised"
+		if partner != "" {
+			who = fmt.Sprintf("the message did not prove it came from partner %s (no signature of theirs verified)", partner)
+		}
+		partial = fmt.Sprintf("%s, so only the first %d of its %s bytes were kept (as2.refused_body_max)", who, a.refusedMax, received)
+		replayable = "no: " + partial
+	}
+	payload := encodeRequest(rf.Header, body)
 	delivery := "none"
 	switch {
 	case rf.AsyncURL != "":
@@ -146,9 +163,17 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 	// One entry per refused request: the same bytes refused again (a partner's
 	// software resending) count on the same entry; other bytes get their own.
 	sum := sha256.Sum256(append([]byte(rf.From+"\x00"+rf.To+"\x00"+rf.MessageID+"\x00"), rf.Body...))
+	shared := !rf.Authenticated && partner != ""
+	if shared {
+		// Anyone can claim a partner's AS2 id: the refusals of one kind that do
+		// not prove they came from the partner count on one entry per partner
+		// and hour (the first request kept), so that forged messages cannot add
+		// entries without bound.
+		sum = sha256.Sum256([]byte("unproven\x00" + partner + "\x00" + refusalKind(rf.Err) + "\x00" + time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)))
+	}
 	id := "as2-refused-" + hex.EncodeToString(sum[:16])
 	reason := a.refusalReason(refusalFacts{from: rf.From, to: rf.To, messageID: rf.MessageID, partner: partner,
-		disposition: rf.Disposition, asyncURL: rf.AsyncURL, status: rf.Status, err: rf.Err, partial: partial})
+		disposition: rf.Disposition, asyncURL: rf.AsyncURL, status: rf.Status, err: rf.Err, partial: partial, shared: shared})
 	err := a.store.InTx(ctx, func(tx *sql.Tx) error {
 		return a.router.Park(tx, payload, md, router.Parked{Handler: HandlerAS2Receive, Topic: TopicAS2Receive,
 			Reason: reason, Class: fault.Validation, Chain: fault.Chain(rf.Err), Attempts: 1, MessageID: id})
@@ -157,7 +182,28 @@ func (a *AS2) recordRefusal(ctx context.Context, rf adapteras2.Refusal) {
 		log.Error("parking a refused AS2 message in the DLQ failed; it is only in this log", "error", err, "reason", reason)
 		return
 	}
-	log.Info("refused AS2 message parked in the DLQ", "dlq_message_uuid", id, "partner", partner)
+	log.Info("refused AS2 message parked in the DLQ", "dlq_message_uuid", id, "partner", partner, "authenticated", rf.Authenticated)
+}
+
+// refusalKind names the rule a refusal broke, for the shared entry of a claimed
+// partner's unproven refusals: the MDN modifier, or the sentinel.
+func refusalKind(err error) string {
+	var asErr *edias2.Error
+	switch {
+	case errors.Is(err, adapteras2.ErrTooLarge):
+		return "too-large"
+	case errors.Is(err, intake.ErrConflict):
+		return "conflict"
+	case errors.Is(err, edias2.ErrUnknownPartner):
+		return "unknown-partner"
+	case errors.Is(err, edias2.ErrUnknownSigner):
+		return "unknown-signer"
+	case errors.Is(err, edias2.ErrSignerNotValid):
+		return "signer-not-valid"
+	case errors.As(err, &asErr):
+		return string(asErr.Modifier)
+	}
+	return "other"
 }
 
 // refusalFacts are what a refusal's reason is written from.
@@ -169,6 +215,9 @@ type refusalFacts struct {
 	err                          error
 	// partial says why the entry keeps only part of the body; "" when whole.
 	partial string
+	// shared: the entry is the one of the partner's unproven refusals of this
+	// kind in this hour.
+	shared bool
 }
 
 // refusalReason says, for the DLQ console, what was refused, what the partner
@@ -194,6 +243,9 @@ func (a *AS2) refusalReason(f refusalFacts) string {
 		fmt.Fprintf(&b, " was refused with HTTP %d and no MDN", f.status)
 	}
 	fmt.Fprintf(&b, ". Cause: %v. What to do: %s", f.err, a.refusalAdvice(f))
+	if f.shared {
+		fmt.Fprintf(&b, ". Nothing proved that partner %s sent it (no signature of theirs verified), so every such refusal of this kind within the hour counts on this one entry (times failed), which keeps the first request received", f.partner)
+	}
 	return b.String()
 }
 

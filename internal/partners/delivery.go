@@ -68,6 +68,13 @@ func (a *AwaitingReceipt) Error() string {
 // waiting for a receipt (any more): already settled, parked, or unknown.
 var ErrNotAwaiting = errors.New("the delivery is not awaiting a receipt")
 
+// ErrReceiptOverdue is the cause a delivery is resent (or, with its attempts used
+// up, parked) with when it was still awaiting its receipt DeliveryConfig.ReceiptGrace
+// after its deadline: neither the receipt nor the target's own overdue check
+// (the AS2 sweep) settled it, for instance because the hub stopped between
+// claiming the receipt and recording it. Transient.
+var ErrReceiptOverdue = errors.New("receipt overdue")
+
 // Target puts a file where a partner takes it from.
 type Target interface {
 	// Put writes the file and returns where it now is.
@@ -92,6 +99,11 @@ type DeliveryConfig struct {
 	Lease time.Duration
 	// Poll is how often workers look for due deliveries when not woken (default 1s).
 	Poll time.Duration
+	// ReceiptGrace is how long past its deadline a delivery may stay awaiting its
+	// receipt before a worker takes it over as overdue (ErrReceiptOverdue), in
+	// case nothing else settles it (default 2m: longer than the AS2 sweep's
+	// longest interval, which settles it first when all is well).
+	ReceiptGrace time.Duration
 	// Breaker per partner target (default DefaultBreaker).
 	Breaker BreakerSettings
 	// Resolve closes the open DLQ entry (by handler and message UUID) of a parked
@@ -121,6 +133,9 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
+	}
+	if c.ReceiptGrace <= 0 {
+		c.ReceiptGrace = 2 * time.Minute
 	}
 	if c.Breaker.Failures == 0 {
 		c.Breaker = DefaultBreaker
@@ -286,6 +301,9 @@ type deliveryRow struct {
 	owner                                            string
 	// late: settled by a receipt that came after the delivery was parked.
 	late bool
+	// overdue: claimed while awaiting its receipt, ReceiptGrace past the deadline.
+	overdue bool
+	due     time.Time
 }
 
 // once claims one due delivery and works it; did is false when none was due.
@@ -294,43 +312,74 @@ func (d *Delivery) once(ctx context.Context) (did bool, err error) {
 	if err != nil || row == nil {
 		return false, err
 	}
+	if row.overdue {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		cause := fault.AsTransient(fmt.Errorf("%w: %s was sent to partner %s and its receipt was due by %s; nothing settled it within %s after that (DeliveryConfig.ReceiptGrace), so it is resent",
+			ErrReceiptOverdue, row.name, row.partner, row.due.UTC().Format(time.RFC3339), d.cfg.ReceiptGrace))
+		d.log.Warn("delivery still awaiting its receipt well past the deadline; treated as overdue", "partner", row.partner, "name", row.name,
+			"delivery_id", row.id, "due", row.due)
+		return true, d.failed(ctx, row, cause)
+	}
 	return true, d.deliver(ctx, row)
 }
 
+// claim takes one due delivery under a lease: a pending one whose time has come,
+// a working one whose lease ran out, or one awaiting its receipt ReceiptGrace
+// past its deadline (overdue).
 func (d *Delivery) claim(ctx context.Context) (*deliveryRow, error) {
 	now := store.Now()
-	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT id FROM deliveries
-		WHERE (state = ? AND next_at <= ?) OR (state = ? AND lease_until < ?) ORDER BY next_at LIMIT 8`),
-		StatePending, now, StateWorking, now)
+	stale := now.Add(-d.cfg.ReceiptGrace)
+	due := `((state = ? AND next_at <= ?) OR (state = ? AND lease_until < ?) OR (state = ? AND next_at < ?))`
+	dueArgs := []any{StatePending, now, StateWorking, now, StateAwaiting, stale}
+	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT id, state FROM deliveries WHERE `+due+` ORDER BY next_at LIMIT 8`), dueArgs...)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	type cand struct{ id, state string }
+	var cands []cand
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var c cand
+		if err := rows.Scan(&c.id, &c.state); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		ids = append(ids, id)
+		cands = append(cands, c)
 	}
 	rows.Close()
 	var tok [8]byte
 	crand.Read(tok[:])
 	owner := hex.EncodeToString(tok[:])
-	for _, id := range ids {
+	for _, c := range cands {
+		// Claimed only in the state it was seen in: an awaiting delivery settled
+		// meanwhile is not taken as overdue.
+		var cond string
+		var condArgs []any
+		switch c.state {
+		case StatePending:
+			cond, condArgs = `state = ? AND next_at <= ?`, []any{StatePending, now}
+		case StateWorking:
+			cond, condArgs = `state = ? AND lease_until < ?`, []any{StateWorking, now}
+		default:
+			cond, condArgs = `state = ? AND next_at < ?`, []any{StateAwaiting, stale}
+		}
+		var dueAt time.Time
+		if c.state == StateAwaiting {
+			if err := d.store.ReadDB().QueryRowContext(ctx, d.store.Rebind(`SELECT next_at FROM deliveries WHERE id = ?`), c.id).Scan(&dueAt); err != nil {
+				continue
+			}
+		}
 		res, err := d.store.DB().ExecContext(ctx, d.store.Rebind(`UPDATE deliveries SET state = ?, lease_until = ?, lease_owner = ?, updated_at = ?
-			WHERE id = ? AND ((state = ? AND next_at <= ?) OR (state = ? AND lease_until < ?))`),
-			StateWorking, now.Add(d.cfg.Lease), owner, now, id, StatePending, now, StateWorking, now)
+			WHERE id = ? AND `+cond), append([]any{StateWorking, now.Add(d.cfg.Lease), owner, now, c.id}, condArgs...)...)
 		if err != nil {
 			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			continue
 		}
-		r := &deliveryRow{owner: owner}
+		r := &deliveryRow{owner: owner, overdue: c.state == StateAwaiting, due: dueAt}
 		err = d.store.ReadDB().QueryRowContext(ctx, d.store.Rebind(`SELECT id, partner, via, name, handler, topic, metadata, payload, attempts
-			FROM deliveries WHERE id = ?`), id).Scan(&r.id, &r.partner, &r.via, &r.name, &r.handler, &r.topic, &r.metadata, &r.payload, &r.attempts)
+			FROM deliveries WHERE id = ?`), c.id).Scan(&r.id, &r.partner, &r.via, &r.name, &r.handler, &r.topic, &r.metadata, &r.payload, &r.attempts)
 		return r, err
 	}
 	return nil, nil
@@ -588,27 +637,46 @@ func (d *Delivery) park(ctx context.Context, r *deliveryRow, cause error) error 
 	})
 }
 
+// updatePending sets the gauges of deliveries waiting to be put (pending,
+// working) and of those sent and awaiting their receipt.
 func (d *Delivery) updatePending(ctx context.Context) {
-	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT partner, COUNT(*) FROM deliveries WHERE state IN (?, ?) GROUP BY partner`),
-		StatePending, StateWorking)
+	rows, err := d.store.ReadDB().QueryContext(ctx, d.store.Rebind(`SELECT partner, state, COUNT(*) FROM deliveries WHERE state IN (?, ?, ?) GROUP BY partner, state`),
+		StatePending, StateWorking, StateAwaiting)
 	if err != nil {
 		return
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
+	pending, awaiting := map[string]int{}, map[string]int{}
 	for rows.Next() {
-		var p string
+		var p, state string
 		var n int
-		if rows.Scan(&p, &n) == nil {
-			d.metrics.pending.WithLabelValues(p).Set(float64(n))
-			seen[p] = true
+		if rows.Scan(&p, &state, &n) == nil {
+			if state == StateAwaiting {
+				awaiting[p] += n
+			} else {
+				pending[p] += n
+			}
 		}
 	}
 	for p := range d.cfg.Targets {
-		if !seen[p] {
-			d.metrics.pending.WithLabelValues(p).Set(0)
-		}
+		pending[p] += 0
+		awaiting[p] += 0
 	}
+	for p, n := range pending {
+		d.metrics.pending.WithLabelValues(p).Set(float64(n))
+	}
+	for p, n := range awaiting {
+		d.metrics.awaiting.WithLabelValues(p).Set(float64(n))
+	}
+}
+
+// state is the state of delivery id.
+func (d *Delivery) state(ctx context.Context, id string) (string, error) {
+	var st string
+	if err := d.store.DB().QueryRowContext(ctx, d.store.Rebind(`SELECT state FROM deliveries WHERE id = ?`), id).Scan(&st); err != nil {
+		return "", fmt.Errorf("reading the state of delivery %s: %w", id, err)
+	}
+	return st, nil
 }
 
 // DeliveryState is one delivery as `paklog` and tests see it.

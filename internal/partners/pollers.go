@@ -37,6 +37,7 @@ type Metrics struct {
 	breaker   *prometheus.GaugeVec
 	delivered *prometheus.CounterVec
 	pending   *prometheus.GaugeVec
+	awaiting  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the series with reg (nil: not registered).
@@ -56,9 +57,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Files put to partners, by result (delivered, retry, deferred, parked)."}, []string{"partner", "via", "result"}),
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paklog_partner_deliveries_pending",
 			Help: "Files waiting to be put to a partner."}, []string{"partner"}),
+		awaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paklog_partner_deliveries_awaiting_receipt",
+			Help: "Files sent to a partner whose receipt (an asynchronous AS2 MDN) has not come yet."}, []string{"partner"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.polls, m.files, m.up, m.lastOK, m.breaker, m.delivered, m.pending} {
+		for _, c := range []prometheus.Collector{m.polls, m.files, m.up, m.lastOK, m.breaker, m.delivered, m.pending, m.awaiting} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
