@@ -2,7 +2,8 @@ package magento
 
 import (
 	"errors"
-	"strconv"
+
+	"github.com/paklog/integration-hub/transforms/internal/mapping"
 )
 
 // Sentinel errors, one per mapping rule. Every problem with an order body
@@ -31,41 +32,9 @@ var (
 // its JSON path in the Magento body. Error reads like
 //
 //	items[2].sku: item 12 "Chaz Kangeroo Hoodie" has no SKU
-type MappingError struct {
-	// Field is the JSON path in the Magento body: "items[2].sku",
-	// "extension_attributes.shipping_assignments[0].shipping.address",
-	// "entity_id". Empty for the body itself.
-	Field string
-	// Value is the offending value as found, JSON-encoded ("" when absent).
-	Value string
-	// Detail says what is wrong, for the person fixing the store's data.
-	Detail string
-	// Err is the rule broken: one of the Err… sentinels.
-	Err error
-}
-
-func (e *MappingError) Error() string {
-	field := e.Field
-	if field == "" {
-		field = "(body)"
-	}
-	s := field + ": " + e.Detail
-	if e.Value != "" {
-		s += ", got " + e.Value
-	}
-	return s
-}
-
-// Unwrap returns the sentinel of the rule broken.
-func (e *MappingError) Unwrap() error { return e.Err }
-
-// index appends "[i]" to a JSON path.
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
-
-// join appends ".key" to a JSON path.
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+//
+// Field is the JSON path in the Magento body ("items[2].sku",
+// "extension_attributes.shipping_assignments[0].shipping.address", "entity_id"),
+// empty for the body itself; Value the offending value, JSON-encoded;
+// Detail what is wrong; Err one of the Err… sentinels above.
+type MappingError = mapping.Error

@@ -1,122 +1,37 @@
 package magento
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paklog/integration-hub/transforms/internal/mapping"
 )
 
 // object is a decoded JSON object, its numbers kept as json.Number so that
 // ids above 2^53 are never rounded through float64 and prices keep the
 // digits Magento sent.
-type object map[string]any
+type object = mapping.Object
 
-// decodeObject decodes a JSON object, numbers as json.Number.
+// decodeObject decodes a JSON object, numbers as json.Number. A second
+// JSON value after the object is refused; other trailing text is not
+// looked at.
 func decodeObject(body []byte) (object, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("data after the JSON value")
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("not a JSON object")
-	}
-	return m, nil
+	return mapping.DecodeObject(body, mapping.RefuseTrailingValue)
 }
 
 // reader reads typed fields out of objects, collecting a *MappingError for
-// every field of the wrong type.
+// every field of the wrong type. Its Str accepts numbers as their decimal
+// text (Magento sends some codes either way).
 type reader struct {
-	errs []error
+	mapping.Reader
 }
 
-func (r *reader) add(field, value, detail string, err error) {
-	r.errs = append(r.errs, &MappingError{Field: field, Value: value, Detail: detail, Err: err})
-}
-
-// show renders a JSON value for MappingError.Value, cut to a readable length.
-func show(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	const max = 80
-	if len(b) > max {
-		return string(b[:max]) + "…"
-	}
-	return string(b)
-}
-
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func (r *reader) wrongType(path string, v any, want string) {
-	r.add(path, show(v), "must be "+want+", not "+kind(v), ErrInvalidValue)
-}
-
-// str returns o[key] as a trimmed string; absent and null are "". Numbers
-// are accepted as their decimal text (Magento sends some codes either way).
-func (r *reader) str(o object, path, key string) string {
-	switch v := o[key].(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	case json.Number:
-		return v.String()
-	default:
-		r.wrongType(join(path, key), v, "a string")
-		return ""
-	}
-}
-
-// id returns o[key] as an int64 id, accepting a JSON integer or a string of
-// digits; ok is false when absent or null.
-func (r *reader) id(o object, path, key string) (id int64, ok bool) {
-	v := o[key]
-	var s string
-	switch v := v.(type) {
-	case nil:
-		return 0, false
-	case json.Number:
-		s = v.String()
-	case string:
-		s = v
-	default:
-		r.wrongType(join(path, key), v, "an integer id")
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		r.add(join(path, key), show(v), "must be a positive 64-bit integer id", ErrInvalidValue)
-		return 0, false
-	}
-	return n, true
+func newReader() reader {
+	return reader{mapping.Reader{Invalid: ErrInvalidValue, NumbersAsText: true}}
 }
 
 // maxQty bounds quantities: beyond it a float64 no longer counts units.
@@ -135,12 +50,12 @@ func (r *reader) qty(o object, path, key string) float64 {
 	case string:
 		s = strings.TrimSpace(v)
 	default:
-		r.wrongType(join(path, key), v, "a number")
+		r.WrongType(mapping.Join(path, key), v, "a number")
 		return 0
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxQty {
-		r.add(join(path, key), show(v), "must be a quantity from 0 to 2^31", ErrInvalidValue)
+		r.Add(mapping.Join(path, key), mapping.Show(v), "must be a quantity from 0 to 2^31", ErrInvalidValue)
 		return 0
 	}
 	return f
@@ -162,15 +77,15 @@ func (r *reader) decimal(o object, path, key string) string {
 			return ""
 		}
 	default:
-		r.wrongType(join(path, key), v, "a number")
+		r.WrongType(mapping.Join(path, key), v, "a number")
 		return ""
 	}
-	if isDecimal(s) {
+	if mapping.IsDecimal(s) {
 		return s
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
-		r.add(join(path, key), show(v), "must be a decimal amount", ErrInvalidValue)
+		r.Add(mapping.Join(path, key), mapping.Show(v), "must be a decimal amount", ErrInvalidValue)
 		return ""
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
@@ -193,34 +108,8 @@ func (r *reader) flag(o object, path, key string) bool {
 			return v == "1"
 		}
 	}
-	r.wrongType(join(path, key), o[key], "0, 1, true or false")
+	r.WrongType(mapping.Join(path, key), o[key], "0, 1, true or false")
 	return false
-}
-
-// obj returns o[key] as an object; absent and null are nil.
-func (r *reader) obj(o object, path, key string) object {
-	switch v := o[key].(type) {
-	case nil:
-		return nil
-	case map[string]any:
-		return v
-	default:
-		r.wrongType(join(path, key), v, "an object")
-		return nil
-	}
-}
-
-// array returns o[key] as an array; absent and null are nil.
-func (r *reader) array(o object, path, key string) []any {
-	switch v := o[key].(type) {
-	case nil:
-		return nil
-	case []any:
-		return v
-	default:
-		r.wrongType(join(path, key), v, "an array")
-		return nil
-	}
 }
 
 // TimeLayout is how Magento core's REST API writes times: UTC, no zone,
@@ -276,51 +165,5 @@ func ParseTime(s string) (time.Time, error) {
 // time returns o[key] parsed with ParseTime; absent, null and "" are the
 // zero time.
 func (r *reader) time(o object, path, key string) time.Time {
-	s := r.str(o, path, key)
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := ParseTime(s)
-	if err != nil {
-		r.add(join(path, key), show(s), "must be a time: "+timeForms, ErrInvalidValue)
-		return time.Time{}
-	}
-	return t
-}
-
-// isDecimal reports whether s is a plain decimal: "12.50", "-3", "0".
-func isDecimal(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, dot := strings.Cut(s, ".")
-	return digits(whole) && (!dot || digits(frac))
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func isUpperCode(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for _, c := range s {
-		if c < 'A' || c > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
-// blank reports whether a JSON value is absent, null or a blank string.
-func blank(v any) bool {
-	s, isString := v.(string)
-	return v == nil || isString && strings.TrimSpace(s) == ""
+	return r.Time(o, path, key, ParseTime, "must be a time: "+timeForms)
 }

@@ -1,7 +1,6 @@
 package magento
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/transforms/internal/mapping"
 )
 
 // Document is the canonical Source.Document of every message made here:
@@ -34,12 +34,6 @@ type Result struct {
 	// the hub keeps, per store and ExternalID, only the newest state.
 	UpdatedAt time.Time
 }
-
-// Placeholders used to validate a message before the hub assigns its id
-// and receipt time.
-const placeholderOrderID = canonical.OrderIDPrefix + "00000000000000000000000000"
-
-var placeholderReceivedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // shippingAddressPath is where Magento 2 keeps an order's ship-to.
 const shippingAddressPath = "extension_attributes.shipping_assignments[0].shipping.address"
@@ -77,7 +71,7 @@ func OrderFromREST(body []byte, store string, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, &MappingError{Detail: "body is not a JSON object: " + err.Error(), Err: ErrMalformed}
 	}
-	m := mapper{store: store, set: opts.settings()}
+	m := mapper{reader: newReader(), store: store, set: opts.settings()}
 	return m.translate(doc)
 }
 
@@ -85,34 +79,18 @@ type mapper struct {
 	reader
 	store string
 	set   settings
-	// covered lists canonical paths ("ship_to", "lines") whose problems a
-	// MappingError already reports.
-	covered []string
-}
-
-// uncovered drops the problems a MappingError already reports.
-func (m *mapper) uncovered(ps canonical.Problems) canonical.Problems {
-	var out canonical.Problems
-	for _, p := range ps {
-		if !slices.ContainsFunc(m.covered, func(c string) bool {
-			return p.Path == c || strings.HasPrefix(p.Path, c+".") || strings.HasPrefix(p.Path, c+"[")
-		}) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func (m *mapper) fail(res Result) (Result, error) {
-	return res, errors.Join(m.errs...)
+	return res, m.Err()
 }
 
 func (m *mapper) translate(doc object) (Result, error) {
 	var res Result
-	id, ok := m.id(doc, "", "entity_id")
+	id, ok := m.ID(doc, "", "entity_id")
 	if !ok {
 		if doc["entity_id"] == nil {
-			m.add("entity_id", "", "the order's entity_id is required", ErrMissingField)
+			m.Add("entity_id", "", "the order's entity_id is required", ErrMissingField)
 		}
 		return m.fail(res)
 	}
@@ -128,8 +106,8 @@ func (m *mapper) translate(doc object) (Result, error) {
 		ExternalID: res.ExternalID,
 		Document:   Document,
 	}
-	number := m.str(doc, "", "increment_id")
-	state, status := m.str(doc, "", "state"), m.str(doc, "", "status")
+	number := m.Str(doc, "", "increment_id")
+	state, status := m.Str(doc, "", "state"), m.Str(doc, "", "status")
 
 	if slices.Contains(m.set.cancel, state) {
 		c := &canonical.OrderCancel{
@@ -137,12 +115,10 @@ func (m *mapper) translate(doc object) (Result, error) {
 			OrderNumber: number,
 			Reason:      fmt.Sprintf("magento state %s, status %s", state, status),
 		}
-		if len(m.errs) > 0 {
+		if len(m.Errs) > 0 {
 			return m.fail(res)
 		}
-		check := *c
-		check.OrderID, check.Source.ReceivedAt = placeholderOrderID, placeholderReceivedAt
-		if err := check.Validate(); err != nil {
+		if err := mapping.CheckCancel(*c); err != nil {
 			return res, err
 		}
 		res.Cancel = c
@@ -153,13 +129,13 @@ func (m *mapper) translate(doc object) (Result, error) {
 		return res, nil
 	}
 
-	currency := m.str(doc, "", "order_currency_code")
-	if currency != "" && !isUpperCode(currency, 3) {
-		m.add("order_currency_code", show(currency), "must be an ISO 4217 code", ErrInvalidValue)
+	currency := m.Str(doc, "", "order_currency_code")
+	if currency != "" && !mapping.IsUpperCode(currency, 3) {
+		m.Add("order_currency_code", mapping.Show(currency), "must be an ISO 4217 code", ErrInvalidValue)
 		currency = ""
 	}
 	lines, shippable := m.lines(doc, currency)
-	if shippable == 0 && len(m.errs) == 0 {
+	if shippable == 0 && len(m.Errs) == 0 {
 		res.Skip = "no shippable items"
 		return res, nil
 	}
@@ -169,7 +145,7 @@ func (m *mapper) translate(doc object) (Result, error) {
 		Customer:    m.customer(doc),
 		Lines:       lines,
 		Currency:    currency,
-		Notes:       m.str(doc, "", "customer_note"),
+		Notes:       m.Str(doc, "", "customer_note"),
 		Shipping:    m.shipping(doc),
 		Attributes:  map[string]string{"state": state, "status": status},
 	}
@@ -179,27 +155,19 @@ func (m *mapper) translate(doc object) (Result, error) {
 	if ship := m.shippingAddress(doc); ship != nil {
 		o.ShipTo = m.address(ship, shippingAddressPath, true)
 	} else {
-		m.covered = append(m.covered, "ship_to")
+		m.Covered = append(m.Covered, "ship_to")
 	}
-	if bill := m.obj(doc, "", "billing_address"); bill != nil {
+	if bill := m.Obj(doc, "", "billing_address"); bill != nil {
 		o.BillTo = m.address(bill, "billing_address", false)
 	}
 
-	check := *o
-	check.OrderID, check.Source.ReceivedAt = placeholderOrderID, placeholderReceivedAt
 	if len(lines) == 0 && shippable > 0 {
-		m.covered = append(m.covered, "lines") // every item had a mapping error
+		m.Covered = append(m.Covered, "lines") // every item had a mapping error
 	}
-	if err := check.Validate(); err != nil {
-		var ps canonical.Problems
-		if !errors.As(err, &ps) {
-			return res, err
-		}
-		if ps = m.uncovered(ps); len(ps) > 0 {
-			m.errs = append(m.errs, ps)
-		}
+	if err := m.CheckOrder(*o); err != nil {
+		return res, err
 	}
-	if len(m.errs) > 0 {
+	if len(m.Errs) > 0 {
 		return m.fail(res)
 	}
 	res.Order = o
@@ -249,27 +217,27 @@ const (
 
 func (m *mapper) items(doc object) []*item {
 	var out []*item
-	for i, v := range m.array(doc, "", "items") {
-		path := index("items", i)
+	for i, v := range m.Array(doc, "", "items") {
+		path := mapping.Index("items", i)
 		o, ok := v.(map[string]any)
 		if !ok {
-			m.wrongType(path, v, "an object")
+			m.WrongType(path, v, "an object")
 			continue
 		}
-		before := len(m.errs)
+		before := len(m.Errs)
 		it := &item{path: path}
 		var ok2 bool
-		if it.id, ok2 = m.id(o, path, "item_id"); !ok2 && o["item_id"] == nil {
-			m.add(join(path, "item_id"), "", "an item needs its item_id", ErrMissingField)
+		if it.id, ok2 = m.ID(o, path, "item_id"); !ok2 && o["item_id"] == nil {
+			m.Add(mapping.Join(path, "item_id"), "", "an item needs its item_id", ErrMissingField)
 		}
-		it.parentID, _ = m.id(o, path, "parent_item_id")
-		it.typ = m.str(o, path, "product_type")
-		it.sku = m.str(o, path, "sku")
-		it.name = m.str(o, path, "name")
+		it.parentID, _ = m.ID(o, path, "parent_item_id")
+		it.typ = m.Str(o, path, "product_type")
+		it.sku = m.Str(o, path, "sku")
+		it.name = m.Str(o, path, "name")
 		it.price = m.decimal(o, path, "price")
 		it.virtual = m.flag(o, path, "is_virtual") || it.typ == typeVirtual || it.typ == typeDownloadable
 		if o["qty_ordered"] == nil {
-			m.add(join(path, "qty_ordered"), "", "an item needs qty_ordered", ErrMissingField)
+			m.Add(mapping.Join(path, "qty_ordered"), "", "an item needs qty_ordered", ErrMissingField)
 		}
 		ordered := m.qty(o, path, "qty_ordered")
 		done := max(m.qty(o, path, "qty_shipped"), m.qty(o, path, "qty_refunded"))
@@ -277,7 +245,7 @@ func (m *mapper) items(doc object) []*item {
 		if it.typ == typeBundle {
 			it.shipment = m.shipmentType(o, path)
 		}
-		it.bad = len(m.errs) > before
+		it.bad = len(m.Errs) > before
 		out = append(out, it)
 	}
 	return out
@@ -293,15 +261,15 @@ func (m *mapper) shipmentType(o object, path string) string {
 		if !ok {
 			continue
 		}
-		ppath := join(path, parent)
-		switch v := m.str(p, ppath, "shipment_type"); v {
+		ppath := mapping.Join(path, parent)
+		switch v := m.Str(p, ppath, "shipment_type"); v {
 		case "":
 		case "0", ShipTogether:
 			return ShipTogether
 		case "1", ShipSeparately:
 			return ShipSeparately
 		default:
-			m.add(join(ppath, "shipment_type"), show(p["shipment_type"]), `must be "together" (0) or "separately" (1)`, ErrInvalidValue)
+			m.Add(mapping.Join(ppath, "shipment_type"), mapping.Show(p["shipment_type"]), `must be "together" (0) or "separately" (1)`, ErrInvalidValue)
 		}
 	}
 	return ""
@@ -351,7 +319,7 @@ func (m *mapper) lines(doc object, currency string) (lines []canonical.Line, shi
 			if skuItem != lineItem {
 				detail += " (the product chosen for configurable item " + line.LineNumber + ")"
 			}
-			m.add(join(skuItem.path, "sku"), "", detail+" has no SKU", ErrMissingSKU)
+			m.Add(mapping.Join(skuItem.path, "sku"), "", detail+" has no SKU", ErrMissingSKU)
 			bad = true
 		}
 		if price != "" {
@@ -383,8 +351,8 @@ func (m *mapper) lines(doc object, currency string) (lines []canonical.Line, shi
 			emit(it, it, it.price, it.bad)
 		}
 	}
-	if priced && blank(doc["order_currency_code"]) {
-		m.add("order_currency_code", "", "an order with prices needs its currency", ErrMissingField)
+	if priced && mapping.Blank(doc["order_currency_code"]) {
+		m.Add("order_currency_code", "", "an order with prices needs its currency", ErrMissingField)
 	}
 	return lines, shippable
 }
@@ -398,11 +366,11 @@ func (m *mapper) bundleShipment(it *item) string {
 
 func (m *mapper) customer(doc object) canonical.Customer {
 	c := canonical.Customer{
-		Name:  fullName(m.str(doc, "", "customer_firstname"), m.str(doc, "", "customer_middlename"), m.str(doc, "", "customer_lastname")),
-		Email: m.str(doc, "", "customer_email"),
+		Name:  fullName(m.Str(doc, "", "customer_firstname"), m.Str(doc, "", "customer_middlename"), m.Str(doc, "", "customer_lastname")),
+		Email: m.Str(doc, "", "customer_email"),
 	}
 	if bill, ok := doc["billing_address"].(map[string]any); ok {
-		c.Phone = m.str(bill, "billing_address", "telephone")
+		c.Phone = m.Str(bill, "billing_address", "telephone")
 	}
 	return c
 }
@@ -422,28 +390,28 @@ func fullName(parts ...string) string {
 // missing.
 func (m *mapper) shippingAddress(doc object) object {
 	missing := func() object {
-		m.add(shippingAddressPath, "", "an order with shippable items needs a shipping address", ErrNoShippingAddress)
+		m.Add(shippingAddressPath, "", "an order with shippable items needs a shipping address", ErrNoShippingAddress)
 		return nil
 	}
-	ext := m.obj(doc, "", "extension_attributes")
+	ext := m.Obj(doc, "", "extension_attributes")
 	if ext == nil {
 		return missing()
 	}
 	const saPath = "extension_attributes.shipping_assignments"
-	sas := m.array(ext, "extension_attributes", "shipping_assignments")
+	sas := m.Array(ext, "extension_attributes", "shipping_assignments")
 	if len(sas) == 0 {
 		return missing()
 	}
 	sa, ok := sas[0].(map[string]any)
 	if !ok {
-		m.wrongType(index(saPath, 0), sas[0], "an object")
+		m.WrongType(mapping.Index(saPath, 0), sas[0], "an object")
 		return nil
 	}
-	sh := m.obj(sa, index(saPath, 0), "shipping")
+	sh := m.Obj(sa, mapping.Index(saPath, 0), "shipping")
 	if sh == nil {
 		return missing()
 	}
-	addr := m.obj(sh, index(saPath, 0)+".shipping", "address")
+	addr := m.Obj(sh, mapping.Index(saPath, 0)+".shipping", "address")
 	if addr == nil && sh["address"] == nil {
 		return missing()
 	}
@@ -454,17 +422,17 @@ func (m *mapper) shippingAddress(doc object) object {
 // street[0], city and country_id.
 func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 	out := canonical.Address{
-		Name:       fullName(m.str(a, path, "firstname"), m.str(a, path, "middlename"), m.str(a, path, "lastname")),
-		Company:    m.str(a, path, "company"),
-		City:       m.str(a, path, "city"),
-		Region:     m.str(a, path, "region_code"),
-		PostalCode: m.str(a, path, "postcode"),
-		Country:    m.str(a, path, "country_id"),
-		Phone:      m.str(a, path, "telephone"),
-		Email:      m.str(a, path, "email"),
+		Name:       fullName(m.Str(a, path, "firstname"), m.Str(a, path, "middlename"), m.Str(a, path, "lastname")),
+		Company:    m.Str(a, path, "company"),
+		City:       m.Str(a, path, "city"),
+		Region:     m.Str(a, path, "region_code"),
+		PostalCode: m.Str(a, path, "postcode"),
+		Country:    m.Str(a, path, "country_id"),
+		Phone:      m.Str(a, path, "telephone"),
+		Email:      m.Str(a, path, "email"),
 	}
 	if out.Region == "" {
-		out.Region = m.str(a, path, "region")
+		out.Region = m.Str(a, path, "region")
 	}
 	var street []string
 	switch v := a["street"].(type) {
@@ -475,13 +443,13 @@ func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 		for i, s := range v {
 			str, ok := s.(string)
 			if !ok {
-				m.wrongType(index(join(path, "street"), i), s, "a string")
+				m.WrongType(mapping.Index(mapping.Join(path, "street"), i), s, "a string")
 				continue
 			}
 			street = append(street, str)
 		}
 	default:
-		m.wrongType(join(path, "street"), v, "an array of strings")
+		m.WrongType(mapping.Join(path, "street"), v, "an array of strings")
 	}
 	var rest []string
 	for i, s := range street {
@@ -495,8 +463,8 @@ func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 		}
 	}
 	out.Address2 = strings.Join(rest, ", ")
-	if out.Country != "" && !isUpperCode(out.Country, 2) {
-		m.add(join(path, "country_id"), show(out.Country), "must be an ISO 3166-1 alpha-2 code", ErrInvalidValue)
+	if out.Country != "" && !mapping.IsUpperCode(out.Country, 2) {
+		m.Add(mapping.Join(path, "country_id"), mapping.Show(out.Country), "must be an ISO 3166-1 alpha-2 code", ErrInvalidValue)
 		out.Country = ""
 	}
 	if !shipTo {
@@ -506,24 +474,24 @@ func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 		key, canon, val string
 		absent          bool
 	}{
-		{"lastname", "name", out.Name, out.Name == "" && blank(a["firstname"]) && blank(a["lastname"])},
+		{"lastname", "name", out.Name, out.Name == "" && mapping.Blank(a["firstname"]) && mapping.Blank(a["lastname"])},
 		{"street", "address1", out.Address1, out.Address1 == ""},
-		{"city", "city", out.City, blank(a["city"])},
-		{"country_id", "country", out.Country, blank(a["country_id"])},
+		{"city", "city", out.City, mapping.Blank(a["city"])},
+		{"country_id", "country", out.Country, mapping.Blank(a["country_id"])},
 	} {
 		if f.val == "" {
-			m.covered = append(m.covered, "ship_to."+f.canon)
+			m.Covered = append(m.Covered, "ship_to."+f.canon)
 		}
 		if f.val == "" && f.absent {
-			field := join(path, f.key)
+			field := mapping.Join(path, f.key)
 			detail := "a shipping address needs " + f.key
 			switch f.key {
 			case "lastname":
-				field, detail = join(path, "firstname"), "a shipping address needs firstname or lastname"
+				field, detail = mapping.Join(path, "firstname"), "a shipping address needs firstname or lastname"
 			case "street":
-				field = index(field, 0)
+				field = mapping.Index(field, 0)
 			}
-			m.add(field, "", detail, ErrMissingField)
+			m.Add(field, "", detail, ErrMissingField)
 		}
 	}
 	return out
@@ -539,15 +507,15 @@ func (m *mapper) shipping(doc object) canonical.Shipping {
 		if sas, ok := ext["shipping_assignments"].([]any); ok && len(sas) > 0 {
 			if sa, ok := sas[0].(map[string]any); ok {
 				if sh, ok := sa["shipping"].(map[string]any); ok {
-					code = m.str(sh, "extension_attributes.shipping_assignments[0].shipping", "method")
+					code = m.Str(sh, "extension_attributes.shipping_assignments[0].shipping", "method")
 				}
 			}
 		}
 	}
 	if code == "" {
-		code = m.str(doc, "", "shipping_method")
+		code = m.Str(doc, "", "shipping_method")
 	}
-	desc := m.str(doc, "", "shipping_description")
+	desc := m.Str(doc, "", "shipping_description")
 	s.Method = desc
 	if s.Method == "" {
 		s.Method = code

@@ -1,7 +1,6 @@
 package shopify
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/transforms/internal/mappingtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -91,93 +91,19 @@ func TestGolden(t *testing.T) {
 				g.Errors = append(g.Errors, e.Error())
 			}
 			checkResult(t, res, err)
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(g); err != nil {
-				t.Fatal(err)
-			}
-			golden := filepath.Join("testdata", tc.golden+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("output differs from %s; run go test -run TestGolden -update and review the diff.\ngot:\n%s", golden, buf.Bytes())
-			}
+			mappingtest.Golden(t, filepath.Join("testdata", tc.golden+".golden.json"), g, *update)
 		})
 	}
 }
 
 // flatten lists the errors joined in err: each *MappingError, and each
 // canonical.Problem as an error of its own.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	if ps, ok := err.(canonical.Problems); ok {
-		var out []error
-		for _, p := range ps {
-			out = append(out, canonical.Problems{p})
-		}
-		return out
-	}
-	return []error{err}
-}
+func flatten(err error) []error { return mappingtest.Flatten(err) }
 
 // checkResult holds a result to OrderFromWebhook's contract: exactly one
 // outcome, and a published message valid once the hub fills in its id and
 // receipt time.
 func checkResult(t *testing.T, res Result, err error) {
 	t.Helper()
-	outcomes := 0
-	for _, set := range []bool{res.Order != nil, res.Cancel != nil, res.Skip != ""} {
-		if set {
-			outcomes++
-		}
-	}
-	if err != nil {
-		if res.Order != nil || res.Cancel != nil {
-			t.Fatalf("error %v with a message to publish: %+v", err, res)
-		}
-		return
-	}
-	if outcomes != 1 {
-		t.Fatalf("want exactly one of Order, Cancel, Skip; got %+v", res)
-	}
-	if res.ExternalID == "" {
-		t.Fatalf("no ExternalID in %+v", res)
-	}
-	received := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	if res.Order != nil {
-		o := *res.Order
-		if o.OrderID != "" || !o.Source.ReceivedAt.IsZero() || o.Source.ExternalID != res.ExternalID {
-			t.Fatalf("order_id/received_at not left to the hub, or wrong external_id: %+v", o.Source)
-		}
-		o.OrderID, o.Source.ReceivedAt = canonical.NewOrderID(), received
-		if err := o.Validate(); err != nil {
-			t.Fatalf("order does not validate: %v", err)
-		}
-	}
-	if res.Cancel != nil {
-		c := *res.Cancel
-		c.OrderID, c.Source.ReceivedAt = canonical.NewOrderID(), received
-		if err := c.Validate(); err != nil {
-			t.Fatalf("cancel does not validate: %v", err)
-		}
-	}
+	mappingtest.CheckResult(t, mappingtest.Outcome{Result: res, Order: res.Order, Cancel: res.Cancel, Skip: res.Skip, ExternalID: res.ExternalID}, err)
 }

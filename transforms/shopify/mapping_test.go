@@ -10,29 +10,17 @@ import (
 	"time"
 
 	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/transforms/internal/mappingtest"
 )
 
 // paidOrder returns testdata/paid.webhook.json decoded, numbers kept as
 // json.Number, for a test to change.
 func paidOrder(t *testing.T) map[string]any {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(readBody(t, "testdata/paid.webhook.json")))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc
+	return mappingtest.DecodeNumbers(t, readBody(t, "testdata/paid.webhook.json"))
 }
 
-func encode(t *testing.T, doc map[string]any) []byte {
-	t.Helper()
-	b, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func encode(t *testing.T, doc map[string]any) []byte { return mappingtest.Encode(t, doc) }
 
 func items(doc map[string]any) []any { return doc["line_items"].([]any) }
 

@@ -1,7 +1,6 @@
 package shopify
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paklog/integration-hub/canonical"
+	"github.com/paklog/integration-hub/transforms/internal/mapping"
 )
 
 // Order webhook topics OrderFromWebhook translates.
@@ -41,12 +41,6 @@ type Result struct {
 	// hub keeps, per shop and ExternalID, only the newest state.
 	UpdatedAt time.Time
 }
-
-// Placeholders used to validate a message before the hub assigns its id
-// and receipt time.
-const placeholderOrderID = canonical.OrderIDPrefix + "00000000000000000000000000"
-
-var placeholderReceivedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // OrderFromWebhook translates the body of a Shopify orders/* webhook (the
 // order object itself, as Shopify posts it) received from shop, the shop's
@@ -82,7 +76,7 @@ func OrderFromWebhook(topic string, body []byte, shop string, opts Options) (Res
 	if err != nil {
 		return Result{}, &MappingError{Detail: "body is not a JSON object: " + err.Error(), Err: ErrMalformed}
 	}
-	m := mapper{topic: topic, shop: shop, set: opts.settings()}
+	m := mapper{reader: newReader(), topic: topic, shop: shop, set: opts.settings()}
 	return m.translate(doc)
 }
 
@@ -91,34 +85,18 @@ type mapper struct {
 	topic string
 	shop  string
 	set   settings
-	// covered lists canonical paths ("ship_to", "lines") whose problems a
-	// MappingError already reports.
-	covered []string
-}
-
-// uncovered drops the problems a MappingError already reports.
-func (m *mapper) uncovered(ps canonical.Problems) canonical.Problems {
-	var out canonical.Problems
-	for _, p := range ps {
-		if !slices.ContainsFunc(m.covered, func(c string) bool {
-			return p.Path == c || strings.HasPrefix(p.Path, c+".") || strings.HasPrefix(p.Path, c+"[")
-		}) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func (m *mapper) fail(res Result) (Result, error) {
-	return res, errors.Join(m.errs...)
+	return res, m.Err()
 }
 
 func (m *mapper) translate(doc object) (Result, error) {
 	var res Result
-	id, ok := m.id(doc, "", "id")
+	id, ok := m.ID(doc, "", "id")
 	if !ok {
 		if _, present := doc["id"]; !present || doc["id"] == nil {
-			m.add("id", "", "the order id is required", ErrMissingField)
+			m.Add("id", "", "the order id is required", ErrMissingField)
 		}
 		return m.fail(res)
 	}
@@ -135,41 +113,39 @@ func (m *mapper) translate(doc object) (Result, error) {
 		ExternalID: res.ExternalID,
 		Document:   m.topic,
 	}
-	name := m.str(doc, "", "name")
+	name := m.Str(doc, "", "name")
 
 	if m.boolean(doc, "", "test", false) && !m.set.releaseTests {
 		res.Skip = "test order"
 		return res, nil
 	}
-	if m.topic == TopicOrdersCancelled || m.str(doc, "", "cancelled_at") != "" {
+	if m.topic == TopicOrdersCancelled || m.Str(doc, "", "cancelled_at") != "" {
 		c := &canonical.OrderCancel{
 			Source:      source,
 			OrderNumber: name,
-			Reason:      m.str(doc, "", "cancel_reason"),
+			Reason:      m.Str(doc, "", "cancel_reason"),
 		}
-		if len(m.errs) > 0 {
+		if len(m.Errs) > 0 {
 			return m.fail(res)
 		}
-		check := *c
-		check.OrderID, check.Source.ReceivedAt = placeholderOrderID, placeholderReceivedAt
-		if err := check.Validate(); err != nil {
+		if err := mapping.CheckCancel(*c); err != nil {
 			return res, err
 		}
 		res.Cancel = c
 		return res, nil
 	}
-	if fs := m.str(doc, "", "financial_status"); !slices.Contains(m.set.release, fs) {
+	if fs := m.Str(doc, "", "financial_status"); !slices.Contains(m.set.release, fs) {
 		res.Skip = fmt.Sprintf("financial_status %q is not released (releasing %s)", fs, strings.Join(m.set.release, ", "))
 		return res, nil
 	}
 
-	currency := m.str(doc, "", "currency")
-	if currency != "" && !isUpperCode(currency, 3) {
-		m.add("currency", show(currency), "must be an ISO 4217 code", ErrInvalidValue)
+	currency := m.Str(doc, "", "currency")
+	if currency != "" && !mapping.IsUpperCode(currency, 3) {
+		m.Add("currency", mapping.Show(currency), "must be an ISO 4217 code", ErrInvalidValue)
 		currency = ""
 	}
 	lines, shippable := m.lines(doc, currency)
-	if shippable == 0 && len(m.errs) == 0 {
+	if shippable == 0 && len(m.Errs) == 0 {
 		res.Skip = "no shippable lines"
 		return res, nil
 	}
@@ -179,7 +155,7 @@ func (m *mapper) translate(doc object) (Result, error) {
 		Customer:    m.customer(doc),
 		Lines:       lines,
 		Currency:    currency,
-		Notes:       m.str(doc, "", "note"),
+		Notes:       m.Str(doc, "", "note"),
 		Shipping:    m.shipping(doc),
 		Attributes:  m.attributes(doc),
 	}
@@ -187,32 +163,24 @@ func (m *mapper) translate(doc object) (Result, error) {
 		o.OrderDate = canonical.DateOf(created)
 	}
 	if doc["shipping_address"] == nil {
-		m.covered = append(m.covered, "ship_to")
-		m.add("shipping_address", "", "an order with shippable lines needs a shipping address", ErrNoShippingAddress)
-	} else if ship := m.obj(doc, "", "shipping_address"); ship != nil {
+		m.Covered = append(m.Covered, "ship_to")
+		m.Add("shipping_address", "", "an order with shippable lines needs a shipping address", ErrNoShippingAddress)
+	} else if ship := m.Obj(doc, "", "shipping_address"); ship != nil {
 		o.ShipTo = m.address(ship, "shipping_address", true)
 	} else {
-		m.covered = append(m.covered, "ship_to") // not an object
+		m.Covered = append(m.Covered, "ship_to") // not an object
 	}
-	if bill := m.obj(doc, "", "billing_address"); bill != nil {
+	if bill := m.Obj(doc, "", "billing_address"); bill != nil {
 		o.BillTo = m.address(bill, "billing_address", false)
 	}
 
-	check := *o
-	check.OrderID, check.Source.ReceivedAt = placeholderOrderID, placeholderReceivedAt
 	if len(lines) == 0 && shippable > 0 {
-		m.covered = append(m.covered, "lines") // every line had a mapping error
+		m.Covered = append(m.Covered, "lines") // every line had a mapping error
 	}
-	if err := check.Validate(); err != nil {
-		var ps canonical.Problems
-		if !errors.As(err, &ps) {
-			return res, err
-		}
-		if ps = m.uncovered(ps); len(ps) > 0 {
-			m.errs = append(m.errs, ps)
-		}
+	if err := m.CheckOrder(*o); err != nil {
+		return res, err
 	}
-	if len(m.errs) > 0 {
+	if len(m.Errs) > 0 {
 		return m.fail(res)
 	}
 	res.Order = o
@@ -224,23 +192,23 @@ func (m *mapper) translate(doc object) (Result, error) {
 // the lines that need shipping, errors or not.
 func (m *mapper) lines(doc object, currency string) (lines []canonical.Line, shippable int) {
 	priced := false
-	items := m.array(doc, "", "line_items")
+	items := m.Array(doc, "", "line_items")
 	for i, v := range items {
-		path := index("line_items", i)
+		path := mapping.Index("line_items", i)
 		item, ok := v.(map[string]any)
 		if !ok {
-			m.wrongType(path, v, "an object")
+			m.WrongType(path, v, "an object")
 			continue
 		}
-		before := len(m.errs)
+		before := len(m.Errs)
 		if !m.boolean(item, path, "requires_shipping", true) {
 			continue
 		}
 		qty, ok := m.count(item, path, "fulfillable_quantity")
 		if !ok {
 			qty, ok = m.count(item, path, "quantity")
-			if !ok && len(m.errs) == before {
-				m.add(join(path, "quantity"), "", "a line needs a quantity", ErrMissingField)
+			if !ok && len(m.Errs) == before {
+				m.Add(mapping.Join(path, "quantity"), "", "a line needs a quantity", ErrMissingField)
 			}
 		}
 		if ok && qty == 0 {
@@ -248,21 +216,21 @@ func (m *mapper) lines(doc object, currency string) (lines []canonical.Line, shi
 		}
 		shippable++
 		line := canonical.Line{Quantity: float64(qty), UOM: canonical.UnitEach}
-		lineID, ok := m.id(item, path, "id")
+		lineID, ok := m.ID(item, path, "id")
 		if ok {
 			line.LineNumber = strconv.FormatInt(lineID, 10)
 		} else if item["id"] == nil {
-			m.add(join(path, "id"), "", "a line needs its id", ErrMissingField)
+			m.Add(mapping.Join(path, "id"), "", "a line needs its id", ErrMissingField)
 		}
-		title := m.str(item, path, "title")
+		title := m.Str(item, path, "title")
 		line.Description = title
-		if vt := m.str(item, path, "variant_title"); vt != "" {
+		if vt := m.Str(item, path, "variant_title"); vt != "" {
 			line.Description = strings.TrimSpace(title + " - " + vt)
 		}
-		line.SKU = m.str(item, path, "sku")
+		line.SKU = m.Str(item, path, "sku")
 		if line.SKU == "" {
 			if m.set.skuFallback == SKUFallbackVariantID {
-				if vid, ok := m.id(item, path, "variant_id"); ok {
+				if vid, ok := m.ID(item, path, "variant_id"); ok {
 					line.SKU = strconv.FormatInt(vid, 10)
 				}
 			}
@@ -275,46 +243,46 @@ func (m *mapper) lines(doc object, currency string) (lines []canonical.Line, shi
 				if m.set.skuFallback != "" {
 					detail += " and no " + m.set.skuFallback
 				}
-				m.add(join(path, "sku"), "", detail, ErrMissingSKU)
+				m.Add(mapping.Join(path, "sku"), "", detail, ErrMissingSKU)
 			}
 		}
-		if price := m.str(item, path, "price"); price != "" {
+		if price := m.Str(item, path, "price"); price != "" {
 			switch {
-			case !isDecimal(price):
-				m.add(join(path, "price"), show(price), "must be a decimal amount", ErrInvalidValue)
+			case !mapping.IsDecimal(price):
+				m.Add(mapping.Join(path, "price"), mapping.Show(price), "must be a decimal amount", ErrInvalidValue)
 			case currency != "":
 				line.UnitPrice = canonical.Money{Amount: price, Currency: currency}
 			default:
 				priced = true // reported once, below; the line stays
 			}
 		}
-		if len(m.errs) == before {
+		if len(m.Errs) == before {
 			lines = append(lines, line)
 		}
 	}
-	if priced && blank(doc["currency"]) {
-		m.add("currency", "", "an order with prices needs its currency", ErrMissingField)
+	if priced && mapping.Blank(doc["currency"]) {
+		m.Add("currency", "", "an order with prices needs its currency", ErrMissingField)
 	}
 	return lines, shippable
 }
 
 func (m *mapper) customer(doc object) canonical.Customer {
 	var c canonical.Customer
-	cust := m.obj(doc, "", "customer")
+	cust := m.Obj(doc, "", "customer")
 	if cust != nil {
-		c.Name = strings.TrimSpace(m.str(cust, "customer", "first_name") + " " + m.str(cust, "customer", "last_name"))
+		c.Name = strings.TrimSpace(m.Str(cust, "customer", "first_name") + " " + m.Str(cust, "customer", "last_name"))
 	}
-	c.Email = m.str(doc, "", "email")
+	c.Email = m.Str(doc, "", "email")
 	if c.Email == "" {
-		c.Email = m.str(doc, "", "contact_email")
+		c.Email = m.Str(doc, "", "contact_email")
 	}
-	c.Phone = m.str(doc, "", "phone")
+	c.Phone = m.Str(doc, "", "phone")
 	if cust != nil {
 		if c.Email == "" {
-			c.Email = m.str(cust, "customer", "email")
+			c.Email = m.Str(cust, "customer", "email")
 		}
 		if c.Phone == "" {
-			c.Phone = m.str(cust, "customer", "phone")
+			c.Phone = m.Str(cust, "customer", "phone")
 		}
 	}
 	return c
@@ -324,27 +292,27 @@ func (m *mapper) customer(doc object) canonical.Customer {
 // country_code.
 func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 	out := canonical.Address{
-		Name:       m.str(a, path, "name"),
-		Company:    m.str(a, path, "company"),
-		Address1:   m.str(a, path, "address1"),
-		Address2:   m.str(a, path, "address2"),
-		City:       m.str(a, path, "city"),
-		Region:     m.str(a, path, "province_code"),
-		PostalCode: m.str(a, path, "zip"),
-		Country:    m.str(a, path, "country_code"),
-		Phone:      m.str(a, path, "phone"),
+		Name:       m.Str(a, path, "name"),
+		Company:    m.Str(a, path, "company"),
+		Address1:   m.Str(a, path, "address1"),
+		Address2:   m.Str(a, path, "address2"),
+		City:       m.Str(a, path, "city"),
+		Region:     m.Str(a, path, "province_code"),
+		PostalCode: m.Str(a, path, "zip"),
+		Country:    m.Str(a, path, "country_code"),
+		Phone:      m.Str(a, path, "phone"),
 	}
 	if out.Name == "" {
-		out.Name = strings.TrimSpace(m.str(a, path, "first_name") + " " + m.str(a, path, "last_name"))
+		out.Name = strings.TrimSpace(m.Str(a, path, "first_name") + " " + m.Str(a, path, "last_name"))
 	}
 	if shipTo && out.Name == "" {
-		m.covered = append(m.covered, "ship_to.name")
-		if blank(a["name"]) && blank(a["first_name"]) && blank(a["last_name"]) {
-			m.add(join(path, "name"), "", "a shipping address needs name, or first_name and last_name", ErrMissingField)
+		m.Covered = append(m.Covered, "ship_to.name")
+		if mapping.Blank(a["name"]) && mapping.Blank(a["first_name"]) && mapping.Blank(a["last_name"]) {
+			m.Add(mapping.Join(path, "name"), "", "a shipping address needs name, or first_name and last_name", ErrMissingField)
 		}
 	}
-	if out.Country != "" && !isUpperCode(out.Country, 2) {
-		m.add(join(path, "country_code"), show(out.Country), "must be an ISO 3166-1 alpha-2 code", ErrInvalidValue)
+	if out.Country != "" && !mapping.IsUpperCode(out.Country, 2) {
+		m.Add(mapping.Join(path, "country_code"), mapping.Show(out.Country), "must be an ISO 3166-1 alpha-2 code", ErrInvalidValue)
 		out.Country = ""
 	}
 	if shipTo {
@@ -352,10 +320,10 @@ func (m *mapper) address(a object, path string, shipTo bool) canonical.Address {
 			{"address1", out.Address1}, {"city", out.City}, {"country_code", out.Country},
 		} {
 			if f.val == "" {
-				m.covered = append(m.covered, "ship_to."+strings.TrimSuffix(f.key, "_code"))
+				m.Covered = append(m.Covered, "ship_to."+strings.TrimSuffix(f.key, "_code"))
 			}
-			if f.val == "" && blank(a[f.key]) {
-				m.add(join(path, f.key), "", "a shipping address needs "+f.key, ErrMissingField)
+			if f.val == "" && mapping.Blank(a[f.key]) {
+				m.Add(mapping.Join(path, f.key), "", "a shipping address needs "+f.key, ErrMissingField)
 			}
 		}
 	}
@@ -371,17 +339,17 @@ var carriers = map[string]string{
 
 func (m *mapper) shipping(doc object) canonical.Shipping {
 	var s canonical.Shipping
-	lines := m.array(doc, "", "shipping_lines")
+	lines := m.Array(doc, "", "shipping_lines")
 	if len(lines) == 0 {
 		return s
 	}
 	const path = "shipping_lines[0]"
 	sl, ok := lines[0].(map[string]any)
 	if !ok {
-		m.wrongType(path, lines[0], "an object")
+		m.WrongType(path, lines[0], "an object")
 		return s
 	}
-	title, code := m.str(sl, path, "title"), m.str(sl, path, "code")
+	title, code := m.Str(sl, path, "title"), m.Str(sl, path, "code")
 	s.Method = title
 	if s.Method == "" {
 		s.Method = code
@@ -391,31 +359,31 @@ func (m *mapper) shipping(doc object) canonical.Shipping {
 	} else if lvl, ok := m.set.levels[normMethod(title)]; ok && title != "" {
 		s.ServiceLevel = lvl
 	}
-	s.Carrier = carriers[strings.ToLower(m.str(sl, path, "source"))]
+	s.Carrier = carriers[strings.ToLower(m.Str(sl, path, "source"))]
 	return s
 }
 
 func (m *mapper) attributes(doc object) map[string]string {
 	attrs := map[string]string{}
-	if fs := m.str(doc, "", "financial_status"); fs != "" {
+	if fs := m.Str(doc, "", "financial_status"); fs != "" {
 		attrs["financial_status"] = fs
 	}
 	if g, ok := m.count(doc, "", "total_weight"); ok && g > 0 {
 		attrs["total_weight_g"] = strconv.FormatInt(g, 10)
 	}
-	for tag := range strings.SplitSeq(m.str(doc, "", "tags"), ",") {
+	for tag := range strings.SplitSeq(m.Str(doc, "", "tags"), ",") {
 		if tag = strings.TrimSpace(tag); tag != "" {
 			attrs["tag:"+tag] = "true"
 		}
 	}
-	for i, v := range m.array(doc, "", "note_attributes") {
-		path := index("note_attributes", i)
+	for i, v := range m.Array(doc, "", "note_attributes") {
+		path := mapping.Index("note_attributes", i)
 		na, ok := v.(map[string]any)
 		if !ok {
-			m.wrongType(path, v, "an object")
+			m.WrongType(path, v, "an object")
 			continue
 		}
-		if name := m.str(na, path, "name"); name != "" {
+		if name := m.Str(na, path, "name"); name != "" {
 			attrs["note:"+name] = m.noteValue(na, path)
 		}
 	}
@@ -439,13 +407,7 @@ func (m *mapper) noteValue(na object, path string) string {
 		if s, ok := v.(interface{ String() string }); ok {
 			return s.String()
 		}
-		m.wrongType(join(path, "value"), v, "a string")
+		m.WrongType(mapping.Join(path, "value"), v, "a string")
 		return ""
 	}
-}
-
-// blank reports whether a JSON value is absent, null or a blank string.
-func blank(v any) bool {
-	s, isString := v.(string)
-	return v == nil || isString && strings.TrimSpace(s) == ""
 }
