@@ -19,7 +19,7 @@ import (
 	"time"
 
 	edias2 "github.com/paklog/integration-hub/edi/as2"
-	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/intake/intaketest"
 )
 
 var x12 = []byte("ISA*00*          *00*          *ZZ*ACME           *ZZ*PAKLOG         *260101*1200*U*00401*000000001*0*P*>~\r\n" +
@@ -58,44 +58,11 @@ func testKeys(t *testing.T) []edias2.KeyPair {
 	return keyPairs
 }
 
-// fakeAcceptor behaves like the intake: the first item under a key is committed,
-// the same key again is a duplicate, with other content a conflict.
-type fakeAcceptor struct {
-	mu    sync.Mutex
-	err   error
-	calls []intake.Item
-	items map[string]intake.Item
-}
-
-func (a *fakeAcceptor) Accept(_ context.Context, it intake.Item) (intake.Result, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.calls = append(a.calls, it)
-	if a.err != nil {
-		return intake.Result{}, a.err
-	}
-	k := it.Partner + "|" + it.IdempotencyKey
-	if prev, ok := a.items[k]; ok {
-		if !bytes.Equal(prev.Payload, it.Payload) {
-			return intake.Result{}, &intake.ConflictError{Reason: "idempotency key reused for a different payload"}
-		}
-		return intake.Result{MessageUUID: "m-1", Duplicate: true}, nil
-	}
-	a.items[k] = it
-	return intake.Result{MessageUUID: "m-1"}, nil
-}
-
-func (a *fakeAcceptor) snapshot() (calls []intake.Item, committed int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]intake.Item(nil), a.calls...), len(a.items)
-}
-
 // env is the hub ("PAKLOG") receiving from "ACME" over HTTP.
 type env struct {
 	us, them  *edias2.Identity
 	ofUs      *edias2.Partner // ACME's profile of us: how it sends
-	acc       *fakeAcceptor
+	acc       *intaketest.Memory
 	store     *MemoryStore
 	h         *Receiver
 	srv       *httptest.Server
@@ -108,7 +75,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	e := &env{
 		us:    &edias2.Identity{ID: "PAKLOG", Keys: []edias2.KeyPair{keys[0]}},
 		them:  &edias2.Identity{ID: "ACME", Keys: []edias2.KeyPair{keys[1]}},
-		acc:   &fakeAcceptor{items: map[string]intake.Item{}},
+		acc:   &intaketest.Memory{},
 		store: NewMemoryStore(),
 	}
 	e.ofUs = &edias2.Partner{ID: "PAKLOG", Certs: []*x509.Certificate{keys[0].Cert}, Sign: true, Encrypt: true,
@@ -205,7 +172,7 @@ func TestAcceptSyncMDN(t *testing.T) {
 		t.Fatalf("Original-Message-ID = %q", m.OriginalMessageID)
 	}
 
-	calls, committed := e.acc.snapshot()
+	calls, committed := e.acc.Calls(), e.acc.Distinct()
 	if len(calls) != 1 || committed != 1 {
 		t.Fatalf("Accept calls = %d, committed = %d, want 1, 1", len(calls), committed)
 	}
@@ -241,7 +208,7 @@ func TestResentMessageGetsOriginalMDN(t *testing.T) {
 	if !bytes.Equal(body1, body2) || resp1.Header.Get("Message-ID") != resp2.Header.Get("Message-ID") {
 		t.Fatalf("resend got a different MDN (%s vs %s)", resp1.Header.Get("Message-ID"), resp2.Header.Get("Message-ID"))
 	}
-	calls, committed := e.acc.snapshot()
+	calls, committed := e.acc.Calls(), e.acc.Distinct()
 	if len(calls) != 2 || calls[0].IdempotencyKey != calls[1].IdempotencyKey || committed != 1 {
 		t.Fatalf("Accept calls = %d, committed = %d; want 2 calls with one key, 1 committed", len(calls), committed)
 	}
@@ -328,7 +295,7 @@ func TestRefusedMessagesGetNegativeMDN(t *testing.T) {
 					t.Fatalf("disposition = %s", m.Disposition)
 				}
 			}
-			if calls, _ := e.acc.snapshot(); len(calls) != 0 {
+			if calls := e.acc.Calls(); len(calls) != 0 {
 				t.Fatalf("Accept called %d times for a refused message", len(calls))
 			}
 			if kept := e.store.All(); len(kept) != 0 {
@@ -358,7 +325,7 @@ func TestTooLarge(t *testing.T) {
 			if resp.StatusCode != http.StatusRequestEntityTooLarge {
 				t.Fatalf("status = %d, want 413", resp.StatusCode)
 			}
-			if calls, _ := e.acc.snapshot(); len(calls) != 0 {
+			if calls := e.acc.Calls(); len(calls) != 0 {
 				t.Fatalf("Accept called %d times", len(calls))
 			}
 			// Refused is told, with what was read: nothing when the Content-Length
@@ -375,7 +342,7 @@ func TestTooLarge(t *testing.T) {
 
 func TestIntakeFailureIs503(t *testing.T) {
 	e := newEnv(t, nil)
-	e.acc.err = errors.New("database is down")
+	e.acc.Fail(errors.New("database is down"))
 	resp, body := e.post(t, e.build(t, e.them, e.ofUs, "<po-503@acme>", x12))
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status = %d, Retry-After %q, want 503 with Retry-After: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
@@ -444,7 +411,7 @@ func TestAsyncMDN(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || len(body) != 0 {
 				t.Fatalf("status = %d, body %q; want an empty 200", resp.StatusCode, body)
 			}
-			if _, committed := e.acc.snapshot(); committed != 1 {
+			if committed := e.acc.Distinct(); committed != 1 {
 				t.Fatalf("committed = %d before the MDN", committed)
 			}
 			// Close would cut the retries short: wait for the outcome first.

@@ -113,7 +113,7 @@ func TestAsyncMDN(t *testing.T) {
 	if string(kept.Body) != string(got.MDN) || got.Header.Get("Content-Type") != kept.Header.Get("Content-Type") {
 		t.Fatal("the MDN we got is not the one the partner kept")
 	}
-	if items := pe.acc.committed(); len(items) != 1 || string(items[0].Payload) != string(x12) {
+	if items := pe.acc.Accepted(); len(items) != 1 || string(items[0].Payload) != string(x12) {
 		t.Fatalf("committed %d items", len(items))
 	}
 }

@@ -16,7 +16,7 @@ import (
 	edias2 "github.com/paklog/integration-hub/edi/as2"
 	"github.com/paklog/integration-hub/internal/as2test"
 	"github.com/paklog/integration-hub/internal/fault"
-	"github.com/paklog/integration-hub/internal/intake"
+	"github.com/paklog/integration-hub/internal/intake/intaketest"
 )
 
 var x12 = []byte("ISA*00*          *00*          *ZZ*PAKLOG         *ZZ*ACME           *260101*1200*U*00401*000000001*0*P*>~\r\n" +
@@ -53,51 +53,6 @@ func testParties(t testing.TB) parties {
 	return theParties
 }
 
-// recorder is the peer's intake: it commits the first item under a key, answers
-// the same key again as a duplicate and with other content as a conflict.
-type recorder struct {
-	mu    sync.Mutex
-	err   error
-	calls []intake.Item
-	items map[string]intake.Item
-}
-
-func (a *recorder) Accept(_ context.Context, it intake.Item) (intake.Result, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.calls = append(a.calls, it)
-	if a.err != nil {
-		return intake.Result{}, a.err
-	}
-	k := it.Partner + "|" + it.IdempotencyKey
-	if prev, ok := a.items[k]; ok {
-		if !bytes.Equal(prev.Payload, it.Payload) {
-			return intake.Result{}, &intake.ConflictError{Reason: "idempotency key reused for a different payload"}
-		}
-		return intake.Result{MessageUUID: "m-1", Duplicate: true}, nil
-	}
-	a.items[k] = it
-	return intake.Result{MessageUUID: "m-1"}, nil
-}
-
-func (a *recorder) committed() []intake.Item {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []intake.Item
-	for _, c := range a.calls {
-		if it, ok := a.items[c.Partner+"|"+c.IdempotencyKey]; ok && bytes.Equal(it.Payload, c.Payload) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (a *recorder) distinct() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.items)
-}
-
 // captured is one request as it reached the peer.
 type captured struct {
 	Header http.Header
@@ -109,7 +64,7 @@ type captured struct {
 type peer struct {
 	them  *edias2.Identity
 	ofUs  *edias2.Partner // ACME's profile of us; tests may change it before sending
-	acc   *recorder
+	acc   *intaketest.Memory
 	store *as2recv.MemoryStore
 	h     *as2recv.Receiver
 	srv   *httptest.Server
@@ -125,7 +80,7 @@ func newPeer(t testing.TB) *peer {
 	pe := &peer{
 		them:  &edias2.Identity{ID: "ACME", Keys: []edias2.KeyPair{ps.them}},
 		ofUs:  &edias2.Partner{ID: "PAKLOG", Certs: []*x509.Certificate{ps.us.Cert}},
-		acc:   &recorder{items: map[string]intake.Item{}},
+		acc:   &intaketest.Memory{},
 		store: as2recv.NewMemoryStore(),
 	}
 	var err error

@@ -38,7 +38,7 @@ func TestSendSyncSignedMDN(t *testing.T) {
 	}
 
 	// The partner committed the payload byte for byte, with our MIC.
-	items := pe.acc.committed()
+	items := pe.acc.Accepted()
 	if len(items) != 1 {
 		t.Fatalf("committed %d items, want 1", len(items))
 	}
@@ -122,7 +122,7 @@ func TestSendAlgorithms(t *testing.T) {
 					if !slices.Equal(sec.Layers, wantLayers) {
 						t.Fatalf("layers = %v, want %v", sec.Layers, wantLayers)
 					}
-					if items := pe.acc.committed(); !bytes.Equal(items[len(items)-1].Payload, payload) {
+					if items := pe.acc.Accepted(); !bytes.Equal(items[len(items)-1].Payload, payload) {
 						t.Fatal("the partner committed other bytes")
 					}
 				})
@@ -169,7 +169,7 @@ func TestSendWithoutSecurityOrReceipt(t *testing.T) {
 			if msg := pe.last(t); !slices.Equal(msg.Security.Layers, tt.wantLayers) || !bytes.Equal(msg.Payload.Data, x12) {
 				t.Fatalf("layers on the wire = %v, want %v", msg.Security.Layers, tt.wantLayers)
 			}
-			if len(pe.acc.committed()) != 1 {
+			if len(pe.acc.Accepted()) != 1 {
 				t.Fatal("the partner did not commit the payload")
 			}
 		})
@@ -217,7 +217,7 @@ func TestNegativeMDN(t *testing.T) {
 			if res == nil || len(res.MDN) == 0 || res.Receipt == nil || !res.Receipt.Security.Signed || res.Status != "" {
 				t.Fatalf("result = %+v", res)
 			}
-			if len(pe.acc.committed()) != 0 {
+			if len(pe.acc.Accepted()) != 0 {
 				t.Fatal("a refused message was committed")
 			}
 		})
@@ -252,8 +252,8 @@ func TestNegativeMDN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r2.Status != StatusDelivered || !bytes.Equal(r1.MDN, r2.MDN) || len(pe.acc.committed()) != 2 || pe.acc.distinct() != 1 {
-			t.Fatalf("resend: status %s, same MDN %v, distinct items %d", r2.Status, bytes.Equal(r1.MDN, r2.MDN), pe.acc.distinct())
+		if r2.Status != StatusDelivered || !bytes.Equal(r1.MDN, r2.MDN) || len(pe.acc.Accepted()) != 2 || pe.acc.Distinct() != 1 {
+			t.Fatalf("resend: status %s, same MDN %v, distinct items %d", r2.Status, bytes.Equal(r1.MDN, r2.MDN), pe.acc.Distinct())
 		}
 	})
 }
@@ -539,7 +539,7 @@ func TestHTTPErrors(t *testing.T) {
 
 	t.Run("the receiver's intake is down", func(t *testing.T) {
 		pe := newPeer(t)
-		pe.acc.err = errors.New("database is down")
+		pe.acc.Fail(errors.New("database is down"))
 		_, err := newSender(t, Config{}).Send(context.Background(), pe.profile(t), Message{Payload: x12})
 		wantClass(t, err, fault.Transient)
 		var he *HTTPError
